@@ -1,0 +1,44 @@
+"""The FastAPI application: wiring only. Handlers live in the route modules."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from dpgraph import __version__
+from dpgraph.api import problems
+from dpgraph.api.routes_registry import router as registry_router
+from dpgraph.runtime import Runtime, open_runtime
+from dpgraph.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = open_runtime(settings)
+        app.state.runtime = rt
+        if settings.demo:
+            from dpgraph.demo import load_demo
+
+            load_demo(rt.registry)
+        try:
+            yield
+        finally:
+            rt.close()
+
+    app = FastAPI(title="dpgraph", version=__version__, lifespan=lifespan,
+                  description="Knowledge-graph metamodel, registry and lineage store for "
+                              "data products.")
+    problems.install(app)
+    app.include_router(registry_router)
+
+    @app.get("/health", tags=["service"])
+    def health(request: Request) -> dict[str, Any]:
+        rt: Runtime = request.app.state.runtime
+        return {"status": "ok", "version": __version__, "store": settings.store,
+                "offsets": rt.registry.offsets()}
+
+    return app

@@ -1,0 +1,221 @@
+"""Command line: one thin function per command over the same services as the HTTP API.
+
+Commands that need the data directory (serve, replay) take its lock and refuse while a
+service holds it; everything else talks to the running service over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dpgraph.errors import DpgraphError, Finding, InvalidInput
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def _media_type(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return {".json": "application/json", ".ttl": "text/turtle", ".jsonld": "application/ld+json",
+            ".nt": "application/n-triples"}.get(suffix, "application/yaml")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _kind_of(body: bytes, media: str) -> str:
+    if media not in ("application/yaml", "application/json"):
+        return "DataProduct"
+    from dpgraph.services.parsing import load_document
+
+    return str(load_document(body, media).get("kind", "DataProduct"))
+
+
+def _print_findings(findings: list[dict[str, Any]] | list[Finding]) -> None:
+    for f in findings:
+        d = f.as_dict() if isinstance(f, Finding) else f
+        where = d.get("field") or "(document)"
+        print(f"{d['severity']}: {where}: {d['message']}  [{d['rule']}]")
+
+
+# ------------------------------------------------------------------ commands
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dpgraph.api.app import create_app
+
+    settings = _settings(args, host=args.host, port=args.port, demo=args.demo)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="info")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Offline validation for CI jobs: an in-memory registry seeded with the given context."""
+    from dpgraph.runtime import open_runtime
+    from dpgraph.services.parsing import parse_catalog, parse_product
+    from dpgraph.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="dpgraph-validate-") as tmp:
+        rt = open_runtime(Settings(data_dir=Path(tmp)))
+        try:
+            for catalog in args.catalog or []:
+                rt.registry.register_catalog(parse_catalog(_read(catalog), _media_type(catalog)))
+            for ctx in args.context or []:
+                rt.registry.register_product(parse_product(_read(ctx), _media_type(ctx)))
+            body = _read(args.file)
+            media = _media_type(args.file)
+            if _kind_of(body, media) == "Catalog":
+                outcome = rt.registry.register_catalog(parse_catalog(body, media), dry_run=True)
+            else:
+                outcome = rt.registry.register_product(parse_product(body, media), dry_run=True)
+        finally:
+            rt.close()
+    _print_findings(outcome.report.warnings)
+    print(f"ok: {args.file} is valid ({len(outcome.report.warnings)} warning(s))")
+    return EXIT_OK
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    body = _read(args.file)
+    media = _media_type(args.file)
+    endpoint = "/api/v1/catalog" if _kind_of(body, media) == "Catalog" else "/api/v1/products"
+    result = _http("POST", args, endpoint, content=body, headers={"Content-Type": media},
+                   params={"dry_run": str(args.dry_run).lower()})
+    _print_findings(result.get("warnings", []))
+    verb = "would be registered" if args.dry_run else (
+        "unchanged" if result.get("unchanged") else "registered")
+    print(f"ok: {result['id']} {verb} (log offset {result.get('logOffset')})")
+    return EXIT_OK
+
+
+def cmd_deprecate(args: argparse.Namespace) -> int:
+    payload = {"reason": args.reason, "successor": args.successor,
+               "status": "retired" if args.retire else "deprecated"}
+    result = _http("POST", args, f"/api/v1/products/{args.product_id}/deprecation",
+                   json_body=payload)
+    print(f"ok: {result['id']} {payload['status']} (log offset {result['logOffset']})")
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from dpgraph.runtime import open_runtime
+
+    rt = open_runtime(_settings(args), catch_up=False)
+    try:
+        started = time.perf_counter()
+        n = rt.projector.rebuild()
+        seconds = time.perf_counter() - started
+    finally:
+        rt.close()
+    print(f"ok: replayed {n} log records in {seconds:.2f} s "
+          f"({n / seconds if seconds else 0:.0f} records/s)")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ plumbing
+def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
+    from dpgraph.settings import Settings
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if getattr(args, "data_dir", None) is not None:
+        values["data_dir"] = args.data_dir
+    return Settings(**values)
+
+
+def _http(method: str, args: argparse.Namespace, path: str, **kw: Any) -> dict[str, Any]:
+    import httpx
+
+    from dpgraph.errors import StoreUnavailable
+
+    server = args.server or _settings(args).server_url
+    json_body = kw.pop("json_body", None)
+    try:
+        response = httpx.request(method, server.rstrip("/") + path, json=json_body,
+                                 timeout=60, **kw)
+    except httpx.HTTPError as exc:
+        raise StoreUnavailable(f"cannot reach dpgraph at {server}: {exc}") from exc
+    body: dict[str, Any] = response.json() if response.content else {}
+    if response.status_code >= 400:
+        _print_findings(body.get("errors", []))
+        raise _RemoteError(f"{response.status_code} {body.get('title', '')}: "
+                           f"{body.get('detail', response.text)}")
+    return body
+
+
+class _RemoteError(DpgraphError):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dpgraph", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="print tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--data-dir", type=Path)
+    serve.add_argument("--demo", action="store_true", default=None,
+                       help="load the example mesh (changes no security setting)")
+    serve.set_defaults(func=cmd_serve)
+
+    validate = sub.add_parser("validate", help="validate a descriptor offline (no server)")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--catalog", type=Path, action="append",
+                          help="catalog file giving domains, owners, glossary… (repeatable)")
+    validate.add_argument("--context", type=Path, action="append",
+                          help="other product descriptor the file refers to (repeatable)")
+    validate.set_defaults(func=cmd_validate)
+
+    register = sub.add_parser("register", help="register a product or catalog file")
+    register.add_argument("file", type=Path)
+    register.add_argument("--server")
+    register.add_argument("--dry-run", action="store_true")
+    register.set_defaults(func=cmd_register)
+
+    deprecate = sub.add_parser("deprecate", help="deprecate (or retire) a product")
+    deprecate.add_argument("product_id")
+    deprecate.add_argument("--reason")
+    deprecate.add_argument("--successor")
+    deprecate.add_argument("--retire", action="store_true")
+    deprecate.add_argument("--server")
+    deprecate.set_defaults(func=cmd_deprecate)
+
+    replay = sub.add_parser("replay", help="rebuild the graph from the log (service stopped)")
+    replay.add_argument("--data-dir", type=Path)
+    replay.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DpgraphError as exc:
+        if args.debug:
+            traceback.print_exc()
+        _print_findings(exc.errors)
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

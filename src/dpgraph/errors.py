@@ -1,0 +1,96 @@
+"""The one error tree of dpgraph.
+
+    DpgraphError                      500  (never shown with internal text)
+    ├── InvalidInput                  400  body is not parseable (not YAML/JSON/Turtle…)
+    ├── UnsupportedMediaType          415
+    ├── NotAcceptable                 406
+    ├── PayloadTooLarge               413
+    ├── NotFound                      404
+    ├── Conflict                      409
+    ├── InvalidRegistration           422  carries the findings (schema or SHACL)
+    ├── StoreLocked                   409  data directory held by another process
+    └── StoreUnavailable              503
+
+The HTTP layer maps it in one place (``api/problems.py``); the CLI prints one line per error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One refusal reason or warning, in terms a person can act on."""
+
+    severity: str  # "violation" | "warning"
+    message: str
+    field: str  # descriptor field path, e.g. "elements[2].businessTerm"; "" for the whole file
+    rule: str  # the rule broken: a shape IRI or "schema:<check>"
+    focus_node: str | None = None
+    value: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "severity": self.severity,
+            "field": self.field,
+            "message": self.message,
+            "rule": self.rule,
+            "focusNode": self.focus_node,
+            "value": self.value,
+        }
+
+
+class DpgraphError(Exception):
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, errors: list[Finding] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors: list[Finding] = errors or []
+
+
+class InvalidInput(DpgraphError):
+    status = 400
+    title = "Invalid input"
+
+
+class UnsupportedMediaType(DpgraphError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class NotAcceptable(DpgraphError):
+    status = 406
+    title = "Not acceptable"
+
+
+class PayloadTooLarge(DpgraphError):
+    status = 413
+    title = "Payload too large"
+
+
+class NotFound(DpgraphError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DpgraphError):
+    status = 409
+    title = "Conflict"
+
+
+class InvalidRegistration(DpgraphError):
+    status = 422
+    title = "Registration refused"
+
+
+class StoreLocked(DpgraphError):
+    status = 409
+    title = "Data directory in use"
+
+
+class StoreUnavailable(DpgraphError):
+    status = 503
+    title = "Store unavailable"

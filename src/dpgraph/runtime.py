@@ -1,0 +1,46 @@
+"""Wires settings into the running parts: lock, log, store, gate, services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dpgraph.lock import DataDirLock
+from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.services.projector import Projector
+from dpgraph.services.registry import Registry
+from dpgraph.settings import Settings
+from dpgraph.store.base import GraphStore, open_store
+from dpgraph.validation.gate import RegistrationGate
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    lock: DataDirLock
+    log: SqliteLog
+    store: GraphStore
+    registry: Registry
+    projector: Projector
+
+    def close(self) -> None:
+        self.store.close()
+        self.log.close()
+        self.lock.release()
+
+
+def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
+    """Take the data directory, open log and store, and project what the log has ahead."""
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire()
+    try:
+        log = SqliteLog(settings.data_dir / "log.sqlite")
+        store = open_store(settings.store, settings.data_dir)
+    except BaseException:
+        lock.release()
+        raise
+    projector = Projector(store, log)
+    if catch_up:
+        projector.bootstrap()
+        projector.catch_up()
+    registry = Registry(store, log, RegistrationGate(), projector)
+    return Runtime(settings, lock, log, store, registry, projector)

@@ -1,0 +1,102 @@
+"""Projects log records into the graph store. The log is the truth; this is a pure replay.
+
+Every projection is idempotent (replace a named graph, or a DELETE/INSERT that lands in the
+same state), so re-applying a record after a crash between the store commit and the
+bookkeeping of the projected offset changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyoxigraph import Literal, RdfFormat, Triple, parse
+
+from dpgraph import iris
+from dpgraph import vocab as v
+from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.mapping.catalog import catalog_to_rdf
+from dpgraph.mapping.product import product_to_rdf
+from dpgraph.resources import ontology_path
+from dpgraph.store.base import GraphStore
+
+PRODUCT_REGISTERED = "product.registered"
+PRODUCT_DEPRECATED = "product.deprecated"
+CATALOG_REGISTERED = "catalog.registered"
+PROJECTION = "graph"
+
+
+def registration_triples(record: LogRecord) -> list[Triple]:
+    descriptor = ProductDescriptor.model_validate(record.payload["descriptor"])
+    product = iris.product(descriptor.id)
+    return [
+        *product_to_rdf(descriptor).triples,
+        Triple(product, v.REGISTERED_AT, Literal(record.recorded_at, datatype=v.XSD_DATETIME)),
+        Triple(product, v.LOG_OFFSET, Literal(str(record.offset), datatype=v.XSD_INTEGER)),
+    ]
+
+
+def deprecation_update(record: LogRecord) -> str:
+    p = record.payload
+    product = iris.product(p["id"]).value
+    graph = iris.product_graph(p["id"]).value
+    extra = [f'<{v.DEPRECATED_AT.value}> "{record.recorded_at}"^^<{v.XSD_DATETIME.value}>']
+    if p.get("reason"):
+        extra.append(f"<{v.DEPRECATION_REASON.value}> {Literal(p['reason'])}")
+    if p.get("successor"):
+        extra.append(f"<{v.SUCCESSOR.value}> <{iris.product(p['successor']).value}>")
+    status = v.LIFECYCLE[p.get("status", "deprecated")].value
+    return f"""
+        DELETE {{ GRAPH <{graph}> {{ <{product}> ?p ?o }} }}
+        WHERE {{ GRAPH <{graph}> {{ <{product}> ?p ?o
+            FILTER (?p IN (<{v.DPROD_LIFECYCLE_STATUS.value}>, <{v.DEPRECATED_AT.value}>,
+                           <{v.DEPRECATION_REASON.value}>, <{v.SUCCESSOR.value}>)) }} }} ;
+        INSERT DATA {{ GRAPH <{graph}> {{
+            <{product}> <{v.DPROD_LIFECYCLE_STATUS.value}> <{status}> ;
+                {" ; ".join(extra)} }} }}"""
+
+
+class Projector:
+    def __init__(self, store: GraphStore, log: SqliteLog) -> None:
+        self._store = store
+        self._log = log
+        self._handlers: dict[str, Callable[[LogRecord], None]] = {
+            PRODUCT_REGISTERED: self._product_registered,
+            PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
+            CATALOG_REGISTERED: self._catalog_registered,
+        }
+
+    def apply(self, record: LogRecord) -> None:
+        handler = self._handlers.get(record.kind)
+        if handler is not None:  # kinds of later features are skipped, not failed
+            handler(record)
+        self._log.set_projected(PROJECTION, record.offset)
+
+    def bootstrap(self) -> None:
+        """Load the ontology into its own graph, so queries see labels and notations."""
+        with ontology_path().open("rb") as fh:
+            triples = [q.triple for q in parse(fh, format=RdfFormat.TURTLE)]
+        self._store.replace_graphs({iris.ONTOLOGY_GRAPH: triples})
+
+    def catch_up(self) -> int:
+        """Project every record not yet projected; returns how many were applied."""
+        n = 0
+        for record in self._log.read(after=self._log.projected(PROJECTION)):
+            self.apply(record)
+            n += 1
+        return n
+
+    def rebuild(self) -> int:
+        self._store.clear()
+        self._log.set_projected(PROJECTION, 0)
+        self.bootstrap()
+        return self.catch_up()
+
+    def _product_registered(self, record: LogRecord) -> None:
+        pid = record.payload["descriptor"]["id"]
+        self._store.replace_graphs({iris.product_graph(pid): registration_triples(record)})
+
+    def _catalog_registered(self, record: LogRecord) -> None:
+        catalog = CatalogDescriptor.model_validate(record.payload["catalog"])
+        self._store.replace_graphs(
+            {entity.graph: entity.mapped.triples for entity in catalog_to_rdf(catalog)})

@@ -1,0 +1,21 @@
+"""Typed settings, read once at the edge (CLI / app factory) from DPGRAPH_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DPGRAPH_", extra="forbid")
+
+    data_dir: Path = Field(Path("dpgraph-data"), description="embedded store and log directory")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    store: Literal["oxigraph"] = Field("oxigraph", description="graph store backend kind")
+    max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest accepted body")
+    demo: bool = False
+    server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")

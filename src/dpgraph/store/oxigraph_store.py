@@ -1,0 +1,80 @@
+"""Embedded store: pyoxigraph (RocksDB) on disk under the data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from pyoxigraph import (
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Store,
+    Triple,
+    serialize,
+)
+
+from dpgraph.errors import StoreLocked, StoreUnavailable
+from dpgraph.store.base import register_backend
+
+
+class OxigraphStore:
+    kind: ClassVar[str] = "oxigraph"
+
+    def __init__(self, path: Path | None) -> None:
+        try:
+            if path is not None:
+                path.mkdir(parents=True, exist_ok=True)
+            self._store = Store(str(path)) if path is not None else Store()
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(f"graph store {path} is opened by another process") from exc
+            raise StoreUnavailable(f"cannot open graph store at {path}") from exc
+
+    def replace_graphs(self, graphs: Mapping[NamedNode, Sequence[Triple]]) -> None:
+        # One SPARQL update is one oxigraph transaction: readers see the old graphs or the
+        # new ones, never a mix.
+        drops = " ;\n".join(f"DROP SILENT GRAPH <{g.value}>" for g in graphs)
+        inserts = "\n".join(
+            f"GRAPH <{g.value}> {{\n"
+            + serialize(list(t), format=RdfFormat.N_TRIPLES).decode("utf-8") + "}"
+            for g, t in graphs.items())
+        self._store.update(f"{drops} ;\nINSERT DATA {{\n{inserts}\n}}")
+
+    def update(self, sparql: str) -> None:
+        self._store.update(sparql)
+
+    def select(self, sparql: str) -> QuerySolutions:
+        result = self._store.query(sparql, use_default_graph_as_union=True)
+        assert isinstance(result, QuerySolutions)
+        return result
+
+    def ask(self, sparql: str) -> bool:
+        result = self._store.query(sparql, use_default_graph_as_union=True)
+        assert isinstance(result, QueryBoolean)
+        return bool(result)
+
+    def construct(self, sparql: str) -> list[Triple]:
+        result = self._store.query(sparql, use_default_graph_as_union=True)
+        assert isinstance(result, QueryTriples)
+        return list(result)
+
+    def graph_triples(self, graph: NamedNode) -> list[Triple]:
+        return [q.triple for q in self._store.quads_for_pattern(None, None, None, graph)]
+
+    def quads(self) -> Iterator[Quad]:
+        return iter(self._store)
+
+    def clear(self) -> None:
+        self._store.clear()
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store
+
+
+register_backend("oxigraph", lambda data_dir: OxigraphStore(data_dir / "graph"))

@@ -1,0 +1,236 @@
+"""RDF terms used by dpgraph, in one place.
+
+Every ``dpg:`` constant here must be declared in ``ontology/dpgraph.ttl`` and every external
+constant must exist in the official vocabulary it belongs to; ``tests/test_ontology.py``
+checks both, so a typo here fails the suite instead of silently minting a new term.
+"""
+
+from __future__ import annotations
+
+from pyoxigraph import NamedNode
+
+DPG_NS = "https://w3id.org/dpgraph/ns#"
+ID_NS = "https://w3id.org/dpgraph/id/"
+
+DPROD_NS = "https://ekgf.github.io/dprod/"
+DCAT_NS = "http://www.w3.org/ns/dcat#"
+DCT_NS = "http://purl.org/dc/terms/"
+PROV_NS = "http://www.w3.org/ns/prov#"
+SKOS_NS = "http://www.w3.org/2004/02/skos/core#"
+DQV_NS = "http://www.w3.org/ns/dqv#"
+ODRL_NS = "http://www.w3.org/ns/odrl/2/"
+ORG_NS = "http://www.w3.org/ns/org#"
+FOAF_NS = "http://xmlns.com/foaf/0.1/"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+
+PREFIXES: dict[str, str] = {
+    "dpg": DPG_NS,
+    "dprod": DPROD_NS,
+    "dcat": DCAT_NS,
+    "dct": DCT_NS,
+    "prov": PROV_NS,
+    "skos": SKOS_NS,
+    "dqv": DQV_NS,
+    "odrl": ODRL_NS,
+    "org": ORG_NS,
+    "foaf": FOAF_NS,
+    "rdf": RDF_NS,
+    "rdfs": RDFS_NS,
+    "xsd": XSD_NS,
+}
+
+
+def sparql_prefixes() -> str:
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+
+
+def _dpg(name: str) -> NamedNode:
+    return NamedNode(DPG_NS + name)
+
+
+RDF_TYPE = NamedNode(RDF_NS + "type")
+XSD_STRING = NamedNode(XSD_NS + "string")
+XSD_BOOLEAN = NamedNode(XSD_NS + "boolean")
+XSD_DECIMAL = NamedNode(XSD_NS + "decimal")
+XSD_INTEGER = NamedNode(XSD_NS + "integer")
+XSD_DATE = NamedNode(XSD_NS + "date")
+XSD_DATETIME = NamedNode(XSD_NS + "dateTime")
+XSD_DURATION = NamedNode(XSD_NS + "duration")
+XSD_ANYURI = NamedNode(XSD_NS + "anyURI")
+
+# --- external terms used directly in data (exact matches, no private synonym) ---
+DPROD_DATA_PRODUCT = NamedNode(DPROD_NS + "DataProduct")
+DPROD_OWNER = NamedNode(DPROD_NS + "dataProductOwner")
+DPROD_DOMAIN = NamedNode(DPROD_NS + "domain")
+DPROD_LIFECYCLE_STATUS = NamedNode(DPROD_NS + "lifecycleStatus")
+DPROD_OUTPUT_PORT = NamedNode(DPROD_NS + "outputPort")
+DCAT_VERSION = NamedNode(DCAT_NS + "version")
+DCT_IDENTIFIER = NamedNode(DCT_NS + "identifier")
+DCT_TITLE = NamedNode(DCT_NS + "title")
+DCT_DESCRIPTION = NamedNode(DCT_NS + "description")
+SKOS_CONCEPT = NamedNode(SKOS_NS + "Concept")
+SKOS_CONCEPT_SCHEME = NamedNode(SKOS_NS + "ConceptScheme")
+SKOS_PREF_LABEL = NamedNode(SKOS_NS + "prefLabel")
+SKOS_DEFINITION = NamedNode(SKOS_NS + "definition")
+SKOS_IN_SCHEME = NamedNode(SKOS_NS + "inScheme")
+SKOS_NOTATION = NamedNode(SKOS_NS + "notation")
+SKOS_BROADER = NamedNode(SKOS_NS + "broader")
+FOAF_MBOX = NamedNode(FOAF_NS + "mbox")
+
+# --- metamodel classes ---
+DATA_PRODUCT = _dpg("DataProduct")
+DOMAIN = _dpg("Domain")
+OWNER = _dpg("Owner")
+TEAM = _dpg("Team")
+PERSON = _dpg("Person")
+SOURCE_APPLICATION = _dpg("SourceApplication")
+LIFECYCLE_STATUS = _dpg("LifecycleStatus")
+DATA_ELEMENT = _dpg("DataElement")
+BUSINESS_TERM = _dpg("BusinessTerm")
+BUSINESS_GLOSSARY = _dpg("BusinessGlossary")
+PHYSICAL_REPRESENTATION = _dpg("PhysicalRepresentation")
+PHYSICAL_ATTRIBUTE = _dpg("PhysicalAttribute")
+STORAGE_LAYER = _dpg("StorageLayer")
+HISTORIZATION_STYLE = _dpg("HistorizationStyle")
+OUTPUT_PORT = _dpg("OutputPort")
+PORT_KIND = _dpg("PortKind")
+PORT_VISIBILITY = _dpg("PortVisibility")
+CLASSIFICATION = _dpg("Classification")
+DATA_CONTRACT = _dpg("DataContract")
+QUALITY_RULE = _dpg("QualityRule")
+QUALITY_METRIC = _dpg("QualityMetric")
+JOIN_KEY = _dpg("JoinKey")
+JOIN_KIND = _dpg("JoinKind")
+IDENTIFIER_ROLE = _dpg("IdentifierRole")
+REFERENCE_LIST = _dpg("ReferenceList")
+REFERENCE_VALUE = _dpg("ReferenceValue")
+REFERENCE_MAPPING = _dpg("ReferenceMapping")
+LINEAGE_JOB_REF = _dpg("LineageJobReference")
+
+# --- metamodel properties ---
+GOLDEN_SOURCE = _dpg("goldenSource")
+HAS_DATA_ELEMENT = _dpg("hasDataElement")
+BUSINESS_TERM_OF = _dpg("businessTerm")
+CLASSIFICATION_OF = _dpg("classification")
+DATA_TYPE = _dpg("dataType")
+HAS_REPRESENTATION = _dpg("hasRepresentation")
+REPRESENTATION_KIND = _dpg("representationKind")
+LOCATION = _dpg("location")
+FORMAT = _dpg("format")
+STORAGE_LAYER_OF = _dpg("storageLayer")
+HISTORIZATION = _dpg("historization")
+HAS_ATTRIBUTE = _dpg("hasAttribute")
+COLUMN_NAME = _dpg("columnName")
+MAPS_TO_ELEMENT = _dpg("mapsToElement")
+PORT_KIND_OF = _dpg("portKind")
+VISIBILITY = _dpg("visibility")
+EXPOSES = _dpg("exposes")
+ENDPOINT = _dpg("endpoint")
+HAS_CONTRACT = _dpg("hasContract")
+REFRESH_CYCLE = _dpg("refreshCycle")
+SERVICE_LEVEL = _dpg("serviceLevelObjective")
+TERMS_OF_USE = _dpg("termsOfUse")
+VALID_UNTIL = _dpg("validUntil")
+HAS_QUALITY_RULE = _dpg("hasQualityRule")
+METRIC = _dpg("metric")
+THRESHOLD = _dpg("threshold")
+COMPARATOR = _dpg("comparator")
+ON_ELEMENT = _dpg("onElement")
+HAS_JOIN_KEY = _dpg("hasJoinKey")
+FROM_ELEMENT = _dpg("fromElement")
+TO_ELEMENT = _dpg("toElement")
+JOIN_KIND_OF = _dpg("joinKind")
+IDENTIFIER_ROLE_OF = _dpg("identifierRole")
+HAS_REFERENCE_MAPPING = _dpg("hasReferenceMapping")
+REFERENCE_LIST_OF = _dpg("referenceList")
+LOCAL_VALUE = _dpg("localValue")
+ENTERPRISE_VALUE = _dpg("enterpriseValue")
+BELONGS_TO_DOMAIN = _dpg("belongsToDomain")
+ACTIVE = _dpg("active")
+SENSITIVITY_RANK = _dpg("sensitivityRank")
+PRODUCED_BY_NAMESPACE = _dpg("producedByNamespace")
+PRODUCED_BY_JOB = _dpg("producedByJob")
+JOB_NAMESPACE = _dpg("jobNamespace")
+JOB_NAME = _dpg("jobName")
+DEPRECATION_REASON = _dpg("deprecationReason")
+DEPRECATED_AT = _dpg("deprecatedAt")
+SUCCESSOR = _dpg("successor")
+REGISTERED_AT = _dpg("registeredAt")
+LOG_OFFSET = _dpg("logOffset")
+
+# --- controlled values (SKOS concepts declared in the ontology) ---
+LIFECYCLE = {s: _dpg(n) for s, n in {
+    "draft": "Draft", "active": "Active", "deprecated": "Deprecated", "retired": "Retired"}.items()}
+STORAGE_LAYERS = {s: _dpg(n) for s, n in {
+    "bronze": "Bronze", "silver": "Silver", "gold": "Gold"}.items()}
+HISTORIZATIONS = {s: _dpg(n) for s, n in {
+    "snapshot": "FullSnapshot", "scd2": "SlowlyChangingDimensionType2",
+    "append-only": "AppendOnly", "cdc": "ChangeDataCapture"}.items()}
+PORT_KINDS = {s: _dpg(n) for s, n in {
+    "file": "BatchFilePort", "sql": "SqlPort", "api": "ApiPort",
+    "stream": "EventStreamPort"}.items()}
+VISIBILITIES = {s: _dpg(n) for s, n in {
+    "public": "PublicVisibility", "private-raw": "PrivateRawVisibility"}.items()}
+CLASSIFICATIONS = {s: _dpg(n) for s, n in {
+    "public": "PublicData", "internal": "InternalData",
+    "confidential": "ConfidentialData", "pii": "PersonalData"}.items()}
+JOIN_KINDS = {s: _dpg(n) for s, n in {
+    "foreign-key": "ForeignKey", "master-identifier": "SharedMasterIdentifier"}.items()}
+IDENTIFIER_ROLES = {s: _dpg(n) for s, n in {
+    "identifier": "Identifier", "master-identifier": "MasterIdentifier"}.items()}
+QUALITY_METRICS = {s: _dpg(n) for s, n in {
+    "completeness": "Completeness", "uniqueness": "Uniqueness", "validity": "Validity",
+    "freshness": "Freshness", "row-count": "RowCount",
+    "referential-integrity": "ReferentialIntegrity", "accuracy": "Accuracy"}.items()}
+SCHEMES = {
+    "lifecycle": _dpg("LifecycleStatusScheme"),
+    "storage-layer": _dpg("StorageLayerScheme"),
+    "historization": _dpg("HistorizationStyleScheme"),
+    "port-kind": _dpg("PortKindScheme"),
+    "visibility": _dpg("PortVisibilityScheme"),
+    "classification": _dpg("ClassificationScheme"),
+    "join-kind": _dpg("JoinKindScheme"),
+    "identifier-role": _dpg("IdentifierRoleScheme"),
+    "quality-metric": _dpg("QualityMetricScheme"),
+    "run-state": _dpg("RunStateScheme"),
+}
+
+# --- lineage vocabulary (OpenLineage projection, modelled on PROV-O) ---
+JOB = _dpg("Job")
+RUN = _dpg("Run")
+LINEAGE_DATASET = _dpg("LineageDataset")
+DATASET_VERSION = _dpg("DatasetVersion")
+FIELD = _dpg("Field")
+COLUMN_DERIVATION = _dpg("ColumnDerivation")
+LINEAGE_NAMESPACE = _dpg("LineageNamespace")
+RUN_STATE = _dpg("RunState")
+OF_JOB = _dpg("ofJob")
+PARENT_RUN = _dpg("parentRun")
+PARENT_JOB = _dpg("parentJob")
+RUN_STATE_OF = _dpg("runState")
+STARTED_AT = _dpg("startedAt")
+ENDED_AT = _dpg("endedAt")
+EVENT_TIME = _dpg("eventTime")
+READS = _dpg("reads")
+WRITES = _dpg("writes")
+IN_NAMESPACE = _dpg("inNamespace")
+DATASET_NAME = _dpg("datasetName")
+HAS_FIELD = _dpg("hasField")
+FIELD_NAME = _dpg("fieldName")
+FIELD_TYPE = _dpg("fieldType")
+SUBFIELD_OF = _dpg("subfieldOf")
+DERIVED_FROM_FIELD = _dpg("derivedFromField")
+HAS_DERIVATION = _dpg("hasDerivation")
+DERIVATION_SOURCE = _dpg("derivationSource")
+TRANSFORMATION_TYPE = _dpg("transformationType")
+TRANSFORMATION_SUBTYPE = _dpg("transformationSubtype")
+MASKING = _dpg("masking")
+ALIAS_OF = _dpg("aliasOf")
+REPRESENTED_BY = _dpg("representedBy")
+FIELD_OF_ATTRIBUTE = _dpg("realisesAttribute")
+FACET = _dpg("facet")
+RUN_STATES = {s: _dpg(n) for s, n in {
+    "START": "RunStarted", "RUNNING": "RunRunning", "COMPLETE": "RunCompleted",
+    "FAIL": "RunFailed", "ABORT": "RunAborted", "OTHER": "RunOther"}.items()}
