@@ -60,7 +60,10 @@ def field_path(result: ShaclResult, field_paths: dict[str, str]) -> str:
     name = overrides.get(result.path) or _FIELD_OF_PREDICATE.get(result.path)
     if name is None:
         name = result.path.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-    return f"{node_path}.{name}" if node_path else name
+    path = f"{node_path}.{name}" if node_path else name
+    # A finding about one item of a list (e.g. a duplicated element) points at that item.
+    item_path = field_paths.get(result.value or "", "")
+    return item_path if item_path.startswith(path + "[") else path
 
 
 def readable(text: str) -> str:
@@ -82,10 +85,18 @@ def rule_of(result: ShaclResult) -> str:
     return result.source_shape.replace(SHAPES_NS, "dpgs:")
 
 
+_SHOW_VALUE = {"ClassConstraintComponent", "PatternConstraintComponent",
+               "MinLengthConstraintComponent", "InConstraintComponent",
+               "DatatypeConstraintComponent"}
+
+
 def to_finding(result: ShaclResult, field_paths: dict[str, str]) -> Finding:
+    message = readable(result.message)
+    if result.value and result.constraint in _SHOW_VALUE:
+        message += f" (given: {readable(result.value)})"
     return Finding(
         severity="violation" if result.severity == "Violation" else "warning",
-        message=readable(result.message),
+        message=message,
         field=field_path(result, field_paths),
         rule=rule_of(result),
         focus_node=result.focus_node,

@@ -1,0 +1,159 @@
+"""The SHACL gate: every demo product passes, every broken descriptor fails for its rule.
+
+The expectations (field, rule, a phrase of the message) are written by hand in
+examples/broken/EXPECTED.yaml, one entry per broken file: each is a failing example of one
+shape, and the demo products are the passing examples of all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dpgraph.descriptor import CatalogDescriptor
+from dpgraph.errors import InvalidRegistration
+from dpgraph.runtime import Runtime
+from dpgraph.services.parsing import parse_product, validate_model
+from tests.conftest import EXAMPLES, example_product, read_yaml
+
+BROKEN = read_yaml(EXAMPLES / "broken" / "EXPECTED.yaml")
+SHAPES = ("shapes/product.ttl", "shapes/catalog.ttl")
+
+
+def _findings(runtime: Runtime, path: Path):
+    body = path.read_bytes()
+    try:
+        outcome = runtime.registry.register_product(
+            parse_product(body, "application/yaml"), dry_run=True)
+    except InvalidRegistration as refused:
+        return "refused", refused.errors
+    return "accepted", outcome.report.warnings
+
+
+def test_demo_products_pass_without_violations(demo_runtime: Runtime) -> None:
+    listed = {p["id"] for p in demo_runtime.registry.list_products()}
+    expected = {p.stem for p in (EXAMPLES / "products").glob("*.yaml")}
+    assert listed == expected and len(listed) >= 8
+
+
+def test_broken_examples_cover_at_least_ten_rules() -> None:
+    assert len(BROKEN) >= 10
+    assert {p.name for p in (EXAMPLES / "broken").glob("*.yaml")} - {"EXPECTED.yaml"} == set(BROKEN)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_descriptor_is_refused_for_its_rule(demo_runtime: Runtime, name: str) -> None:
+    expected = BROKEN[name]
+    log_head = demo_runtime.log.head()
+    status, findings = _findings(demo_runtime, EXAMPLES / "broken" / name)
+
+    assert status == ("refused" if expected["severity"] == "violation" else "accepted")
+    main = [f for f in findings if f.field == expected["field"]]
+    assert len(main) == 1, [f.as_dict() for f in findings]
+    assert main[0].severity == expected["severity"]
+    assert main[0].rule == expected["shape"]
+    assert expected["says"] in main[0].message
+    others = sorted(f.field for f in findings if f is not main[0])
+    assert others == sorted(expected.get("alsoReported", []))
+    assert demo_runtime.log.head() == log_head  # a refused registration writes nothing
+
+
+def test_golden_source_rule_passes_for_own_domain_and_fails_for_another(
+        demo_runtime: Runtime) -> None:
+    doc = example_product("customer-profile")
+    ok = demo_runtime.registry.register_product(validate_model_product(doc), dry_run=True)
+    assert ok.accepted
+    doc["sourceApplication"] = "sap-erp-finance"
+    with pytest.raises(InvalidRegistration) as refused:
+        demo_runtime.registry.register_product(validate_model_product(doc), dry_run=True)
+    (finding,) = refused.value.errors
+    assert finding.field == "sourceApplication"
+    assert "belongs to domain finance" in finding.message
+
+
+def test_private_raw_port_on_bronze_passes(demo_runtime: Runtime) -> None:
+    doc = example_product("marketing-campaign-responses")
+    bronze = {r["id"] for r in doc["representations"] if r.get("storageLayer") == "bronze"}
+    raw_ports = [p for p in doc["outputPorts"] if p.get("representation") in bronze]
+    assert raw_ports and all(p["visibility"] == "private-raw" for p in raw_ports)
+    assert demo_runtime.registry.register_product(
+        validate_model_product(doc), dry_run=True).accepted
+
+
+def test_refresh_cycle_must_be_an_iso_duration(demo_runtime: Runtime) -> None:
+    doc = example_product("product-catalog")
+    doc["contract"]["refreshCycle"] = "daily"
+    with pytest.raises(InvalidRegistration) as refused:
+        demo_runtime.registry.register_product(validate_model_product(doc), dry_run=True)
+    (finding,) = refused.value.errors
+    assert finding.field == "contract.refreshCycle"
+    assert "ISO 8601 duration" in finding.message and "daily" in finding.message
+
+
+def test_reference_mapping_to_unknown_enterprise_code_is_refused(demo_runtime: Runtime) -> None:
+    doc = example_product("customer-profile")
+    mapping = doc["referenceMappings"][0]
+    local = sorted(mapping["values"])[0]
+    mapping["values"][local] = "XX"
+    with pytest.raises(InvalidRegistration) as refused:
+        demo_runtime.registry.register_product(validate_model_product(doc), dry_run=True)
+    (finding,) = refused.value.errors
+    assert finding.field == f"referenceMappings[0].values.{local}"
+    assert "principle 10" in finding.message
+
+
+def test_inactive_owner_is_a_warning_not_a_refusal(demo_runtime: Runtime) -> None:
+    catalog = read_yaml(EXAMPLES / "catalog.yaml")
+    owner = next(o for o in catalog["owners"] if o["id"] == "team-customer-data")
+    demo_runtime.registry.register_catalog(
+        validate_model(CatalogDescriptor, {"owners": [{**owner, "active": False}]}))
+    outcome = demo_runtime.registry.register_product(
+        validate_model_product(example_product("customer-profile")), dry_run=True)
+    assert outcome.accepted
+    (warning,) = [w for w in outcome.report.warnings if w.field == "owner"]
+    assert warning.rule == "dpgs:ActiveOwnerShape"
+    assert "team-customer-data is marked inactive" in warning.message
+
+
+def validate_model_product(doc: dict):
+    from dpgraph.descriptor import ProductDescriptor
+
+    return validate_model(ProductDescriptor, doc)
+
+
+# ---------------------------------------------------------------- catalog shapes
+def test_demo_catalog_passes(runtime: Runtime) -> None:
+    catalog = validate_model(CatalogDescriptor, read_yaml(EXAMPLES / "catalog.yaml"))
+    assert runtime.registry.register_catalog(catalog, dry_run=True).accepted
+
+
+@pytest.mark.parametrize(("section", "change", "field", "phrase"), [
+    ("domains", {"name": None}, "domains[0].name", "Add `name` to the domain"),
+    ("owners", {"domain": "no-such-domain"}, "owners[0].domain", "not a registered domain"),
+    ("applications", {"domain": None}, "applications[0].domain", "Add `domain`"),
+    ("glossary", {"definition": None}, "glossary[0].definition", "Add `definition`"),
+])
+def test_catalog_shape_failures(runtime: Runtime, section: str, change: dict, field: str,
+                                phrase: str) -> None:
+    doc = read_yaml(EXAMPLES / "catalog.yaml")
+    entry = doc[section][0]
+    for key, value in change.items():
+        if value is None:
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+    with pytest.raises(InvalidRegistration) as refused:
+        runtime.registry.register_catalog(validate_model(CatalogDescriptor, doc))
+    violations = [f for f in refused.value.errors if f.severity == "violation"]
+    assert [f.field for f in violations] == [field]
+    assert phrase in violations[0].message
+    assert runtime.log.head() == 0
+
+
+def test_builtin_classification_cannot_be_redefined(runtime: Runtime) -> None:
+    doc = read_yaml(EXAMPLES / "catalog.yaml")
+    doc["classifications"].append({"id": "pii", "label": "PII", "rank": 1})
+    with pytest.raises(InvalidRegistration) as refused:
+        runtime.registry.register_catalog(validate_model(CatalogDescriptor, doc))
+    assert [f.rule for f in refused.value.errors] == ["schema:builtin-classification"]
