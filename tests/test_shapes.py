@@ -157,3 +157,22 @@ def test_builtin_classification_cannot_be_redefined(runtime: Runtime) -> None:
     with pytest.raises(InvalidRegistration) as refused:
         runtime.registry.register_catalog(validate_model(CatalogDescriptor, doc))
     assert [f.rule for f in refused.value.errors] == ["schema:builtin-classification"]
+
+
+def test_staged_validation_leaves_the_ontology_base_intact(demo_runtime: Runtime) -> None:
+    """Each validation stages its triples over the ontology base and rolls them back; a
+    registration that repeats a base triple must not remove it from the base."""
+    from pyoxigraph import Triple
+
+    from dpgraph import vocab as v
+
+    base_triple = Triple(v.CLASSIFICATIONS["pii"], v.RDF_TYPE, v.CLASSIFICATION)
+    d = validate_model_product(example_product("customer-profile"))
+    gate = demo_runtime.registry._gate
+    from dpgraph.mapping.product import product_to_rdf
+
+    mapped = product_to_rdf(d)
+    mapped.triples.append(base_triple)
+    for _ in range(2):
+        assert demo_runtime.registry.register_product(d, dry_run=True).accepted
+        gate.check_product(mapped, [])

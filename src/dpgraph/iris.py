@@ -7,6 +7,7 @@ set equality, and a SHACL focus node can be traced back to the descriptor field 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from pyoxigraph import NamedNode
@@ -14,6 +15,7 @@ from pyoxigraph import NamedNode
 from dpgraph.vocab import ID_NS
 
 
+@lru_cache(maxsize=65536)
 def segment(value: str) -> str:
     return quote(value, safe="")
 

@@ -26,11 +26,15 @@ CATALOG_REGISTERED = "catalog.registered"
 PROJECTION = "graph"
 
 
-def registration_triples(record: LogRecord) -> list[Triple]:
-    descriptor = ProductDescriptor.model_validate(record.payload["descriptor"])
-    product = iris.product(descriptor.id)
+def registration_triples(record: LogRecord, mapped: list[Triple] | None = None) -> list[Triple]:
+    """The product graph of a registration record; ``mapped`` saves re-mapping in the live
+    path, where the registry has just mapped the same descriptor to validate it."""
+    if mapped is None:
+        mapped = product_to_rdf(ProductDescriptor.model_validate(
+            record.payload["descriptor"])).triples
+    product = iris.product(record.payload["descriptor"]["id"])
     return [
-        *product_to_rdf(descriptor).triples,
+        *mapped,
         Triple(product, v.REGISTERED_AT, Literal(record.recorded_at, datatype=v.XSD_DATETIME)),
         Triple(product, v.LOG_OFFSET, Literal(str(record.offset), datatype=v.XSD_INTEGER)),
     ]
@@ -70,6 +74,11 @@ class Projector:
         handler = self._handlers.get(record.kind)
         if handler is not None:  # kinds of later features are skipped, not failed
             handler(record)
+        self._log.set_projected(PROJECTION, record.offset)
+
+    def apply_registration(self, record: LogRecord, mapped: list[Triple]) -> None:
+        pid = record.payload["descriptor"]["id"]
+        self._store.replace_graphs({iris.product_graph(pid): registration_triples(record, mapped)})
         self._log.set_projected(PROJECTION, record.offset)
 
     def bootstrap(self) -> None:

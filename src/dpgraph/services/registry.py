@@ -84,7 +84,9 @@ class Registry:
                 outcome.unchanged, outcome.offset = True, current.offset
                 return outcome
             if not dry_run:
-                outcome.offset = self._write(NewRecord(PRODUCT_REGISTERED, d.id, payload))
+                (written,) = self._log.append([NewRecord(PRODUCT_REGISTERED, d.id, payload)])
+                self._projector.apply_registration(written, mapped.triples)
+                outcome.offset = written.offset
             return outcome
 
     def register_catalog(self, c: CatalogDescriptor, *, dry_run: bool = False) -> Outcome:

@@ -89,9 +89,9 @@ def catalog_form_findings(c: CatalogDescriptor) -> list[Finding]:
 
 class RegistrationGate:
     def __init__(self) -> None:
-        self._product = ShaclValidator(shapes_path("product"))
-        self._catalog = ShaclValidator(shapes_path("catalog"))
-        self._ontology = ontology_context()
+        ontology = ontology_context()
+        self._product = ShaclValidator(shapes_path("product"), ontology)
+        self._catalog = ShaclValidator(shapes_path("catalog"), ontology)
 
     def check_product(self, mapped: MappedGraph, context: list[Triple]) -> Report:
         return self._check(self._product, mapped, context)
@@ -101,7 +101,7 @@ class RegistrationGate:
 
     def _check(self, validator: ShaclValidator, mapped: MappedGraph,
                context: list[Triple]) -> Report:
-        results = validator.validate([*mapped.triples, *context, *self._ontology])
+        results = validator.validate([*mapped.triples, *context])
         report = Report()
         # Context nodes were checked when they were registered; report only on this one.
         report.extend(to_finding(r, mapped.field_paths) for r in results

@@ -1,0 +1,108 @@
+"""Registration benchmark: validate and write one product of 200 data elements into a store
+that already holds N generated products (default 10,000). Prints p50/p95 latency and the
+store size. Not a test: run it by hand (`python bench/registration.py`).
+
+Set-up writes the generated products through the log and the projector (the normal write
+path minus validation, which the measured registrations do go through) to keep set-up short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
+from dpgraph.log.sqlite_log import NewRecord
+from dpgraph.runtime import open_runtime
+from dpgraph.services.projector import PRODUCT_REGISTERED
+from dpgraph.settings import Settings
+
+TERMS = 400
+
+
+def catalog() -> CatalogDescriptor:
+    return CatalogDescriptor.model_validate({
+        "domains": [{"id": "bench", "name": "Benchmark domain"}],
+        "owners": [{"id": "bench-team", "name": "Bench team", "domain": "bench",
+                    "email": "bench@example.org"}],
+        "applications": [{"id": "bench-app", "name": "Bench app", "domain": "bench"}],
+        "glossary": [{"id": f"term-{i}", "label": f"Term {i}", "definition": f"Term {i}."}
+                     for i in range(TERMS)],
+    })
+
+
+def product(pid: str, elements: int, version: str = "1.0.0") -> ProductDescriptor:
+    names = [f"element_{i}" for i in range(elements)]
+    reps = [{
+        "id": rep, "kind": "table", "location": f"s3://bench/{pid}/{rep}", "format": "parquet",
+        "storageLayer": "gold", "historization": "snapshot",
+        "attributes": [{"name": f"COL_{n.upper()}", "type": "string", "element": n}
+                       for n in names],
+    } for rep in ("gold-parquet", "gold-delta")]
+    return ProductDescriptor.model_validate({
+        "id": pid, "name": f"Product {pid}", "version": version,
+        "description": f"Generated benchmark product {pid} with {elements} elements.",
+        "domain": "bench", "owner": "bench-team", "sourceApplication": "bench-app",
+        "elements": [{"name": n, "businessTerm": f"term-{i % TERMS}",
+                      "classification": "internal", "dataType": "string"}
+                     for i, n in enumerate(names)],
+        "representations": reps,
+        "outputPorts": [{"id": "sql", "kind": "sql", "visibility": "public",
+                         "representation": "gold-parquet"}],
+        "contract": {"version": "1.0.0", "refreshCycle": "P1D", "termsOfUse": "internal"},
+        "qualityRules": [{"id": "complete", "element": names[0], "metric": "completeness",
+                          "threshold": 0.99}],
+    })
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def size_of(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--elements", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dpgraph-bench-") as tmp:
+        rt = open_runtime(Settings(data_dir=Path(tmp)))
+        rt.registry.register_catalog(catalog())
+        started = time.perf_counter()
+        batch = 500
+        for first in range(0, args.products, batch):
+            records = [NewRecord(PRODUCT_REGISTERED, f"p{i}", {"descriptor": product(
+                f"p{i}", 10).model_dump(mode="json", exclude_none=True)})
+                for i in range(first, min(first + batch, args.products))]
+            for record in rt.log.append(records):
+                rt.projector.apply(record)
+        setup = time.perf_counter() - started
+        quads = sum(1 for _ in rt.store.quads())
+        print(f"set-up: {args.products} products ({quads} quads) in {setup:.1f} s")
+
+        latencies = []
+        for run in range(args.runs):
+            d = product(f"bench-large-{run}", args.elements)
+            t0 = time.perf_counter()
+            outcome = rt.registry.register_product(d)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            assert outcome.accepted and outcome.offset is not None, outcome.report.violations
+        rt.close()
+        print(f"register 1 product of {args.elements} elements (validate + log + graph), "
+              f"{args.runs} runs: p50 {statistics.median(latencies):.1f} ms, "
+              f"p95 {percentile(latencies, 95):.1f} ms, max {max(latencies):.1f} ms")
+        print(f"store size: graph {size_of(Path(tmp) / 'graph') / 1e6:.1f} MB, "
+              f"log {size_of(Path(tmp)) / 1e6 - size_of(Path(tmp) / 'graph') / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
