@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import rdflib
+from conftest import example_product
 from pyoxigraph import RdfFormat, serialize
 from rdflib.compare import to_isomorphic
 
@@ -14,7 +15,6 @@ from dpgraph.log.sqlite_log import NewRecord
 from dpgraph.runtime import open_runtime
 from dpgraph.services.projector import PRODUCT_REGISTERED
 from dpgraph.settings import Settings
-from tests.conftest import example_product
 
 
 def _dataset(store) -> rdflib.Dataset:

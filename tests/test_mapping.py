@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import rdflib
+from conftest import example_product
 from pyoxigraph import BlankNode, NamedNode, RdfFormat, serialize
 from rdflib.compare import to_isomorphic
 
@@ -11,7 +12,6 @@ from dpgraph import vocab as v
 from dpgraph.descriptor import ProductDescriptor
 from dpgraph.mapping.from_rdf import product_from_rdf
 from dpgraph.mapping.product import product_to_rdf
-from tests.conftest import example_product
 
 
 def _descriptor(product_id: str) -> ProductDescriptor:

@@ -27,6 +27,8 @@ DPG = Namespace("https://w3id.org/dpgraph/ns#")
 PRODUCT_NS = "https://w3id.org/dpgraph/id/product/"
 PROBLEM = "application/problem+json"
 YAML = "application/yaml"
+# rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph internally
+pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 PRODUCT_FILES = sorted((EXAMPLES / "products").glob("*.yaml"))
 BROKEN = EXAMPLES / "broken"
 
@@ -43,7 +45,7 @@ _JsonViewLoader.yaml_implicit_resolvers = {
 
 
 def json_view(path: Path) -> dict[str, Any]:
-    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_JsonViewLoader)  # noqa: S506
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_JsonViewLoader)
     assert isinstance(doc, dict)
     return doc
 
@@ -148,7 +150,8 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
         assert path in doc["paths"], path
     register = doc["paths"]["/api/v1/products"]["post"]
     assert set(register["requestBody"]["content"]) == {
-        "application/yaml", "application/json", "text/turtle", "application/ld+json"}
+        "application/yaml", "application/json", "text/turtle", "application/ld+json",
+        "application/n-triples"}
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "text/html" in docs.headers["content-type"]
@@ -630,3 +633,27 @@ def test_catalog_schema_errors_name_the_field(client: TestClient) -> None:
     assert {e["field"] for e in problem["errors"]} == {"domains[0].id", "domains[0].nme"}
     assert all(e["rule"].startswith("schema:") for e in problem["errors"])
     assert log_head(client) == 0
+def test_rdf_of_a_registered_product_reposted_is_unchanged(demo_client: TestClient) -> None:
+    ttl = demo_client.get("/api/v1/products/customer-profile", headers={"Accept": "text/turtle"})
+    r = demo_client.post("/api/v1/products", content=ttl.content,
+                         headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 200, r.text
+    assert r.json()["unchanged"] is True
+    assert len(demo_client.get("/api/v1/products/customer-profile/versions").json()) == 1
+
+
+def test_unchanged_catalog_answers_200_like_products(demo_client: TestClient) -> None:
+    r = demo_client.post("/api/v1/catalog", content=(EXAMPLES / "catalog.yaml").read_bytes(),
+                         headers={"Content-Type": YAML})
+    assert r.json()["unchanged"] is True
+    assert r.status_code == 200
+
+
+def test_findings_come_in_a_stable_order(demo_client: TestClient) -> None:
+    body = (EXAMPLES / "broken" / "no-elements.yaml").read_bytes()
+    orders = set()
+    for _ in range(10):
+        refused = demo_client.post("/api/v1/products", content=body,
+                                   headers={"Content-Type": YAML})
+        orders.add(tuple(e["field"] for e in refused.json()["errors"]))
+    assert len(orders) == 1, orders

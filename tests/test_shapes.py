@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, example_product, read_yaml
 
 from dpgraph.descriptor import CatalogDescriptor
 from dpgraph.errors import InvalidRegistration
 from dpgraph.runtime import Runtime
 from dpgraph.services.parsing import parse_product, validate_model
-from tests.conftest import EXAMPLES, example_product, read_yaml
 
 BROKEN = read_yaml(EXAMPLES / "broken" / "EXPECTED.yaml")
 SHAPES = ("shapes/product.ttl", "shapes/catalog.ttl")

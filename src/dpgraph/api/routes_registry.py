@@ -27,6 +27,7 @@ DESCRIPTOR_BODY = {
             "application/json": {"schema": {"$ref": "#/components/schemas/ProductDescriptor"}},
             "text/turtle": {"schema": {"type": "string"}},
             "application/ld+json": {"schema": {"type": "object"}},
+            "application/n-triples": {"schema": {"type": "string"}},
         },
     }
 }
@@ -103,7 +104,8 @@ def register_catalog(rt: Rt, body: Body, content_type: Annotated[str | None, Hea
                      dry_run: bool = False) -> JSONResponse:
     """Register reference entities (domains, owners, applications, glossary, labels, lists)."""
     outcome = rt.registry.register_catalog(parse_catalog(body, content_type), dry_run=dry_run)
-    return JSONResponse(outcome.as_dict(), status_code=200 if dry_run else 201)
+    status = 200 if dry_run or outcome.unchanged else 201
+    return JSONResponse(outcome.as_dict(), status_code=status)
 
 
 @router.get("/catalog", tags=["catalog"])

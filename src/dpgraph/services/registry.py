@@ -78,10 +78,9 @@ class Registry:
             if not report.conforms:
                 raise _refusal(f"product {d.id!r} was refused", report)
             payload = {"descriptor": d.model_dump(mode="json", exclude_none=True)}
-            current = self._latest(PRODUCT_REGISTERED, d.id)
-            if current is not None and current.digest == digest_of(payload) and \
-                    self._latest_kind(d.id) == PRODUCT_REGISTERED:
-                outcome.unchanged, outcome.offset = True, current.offset
+            if self._is_current(d.id, mapped):
+                outcome.unchanged = True
+                outcome.offset = self._log.history("product.", d.id)[-1].offset
                 return outcome
             if not dry_run:
                 (written,) = self._log.append([NewRecord(PRODUCT_REGISTERED, d.id, payload)])
@@ -207,9 +206,14 @@ class Registry:
         history = [r for r in self._log.history(kind, key) if r.kind == kind]
         return history[-1] if history else None
 
-    def _latest_kind(self, key: str) -> str | None:
-        history = self._log.history("product.", key)
-        return history[-1].kind if history else None
+    def _is_current(self, product_id: str, mapped: MappedGraph) -> bool:
+        """Same graph as the current registration (RDF has no list order, so a Turtle
+        round trip of a YAML registration is unchanged), and not deprecated since."""
+        history = self._log.history("product.", product_id)
+        if not history or history[-1].kind != PRODUCT_REGISTERED:
+            return False
+        current = ProductDescriptor.model_validate(history[-1].payload["descriptor"])
+        return set(product_to_rdf(current).triples) == set(mapped.triples)
 
     def _status(self, product_id: str) -> str | None:
         rows = list(self._store.select(f"""{v.sparql_prefixes()}

@@ -34,8 +34,12 @@ class Report:
         return not self.violations
 
     def extend(self, findings: Iterable[Finding]) -> None:
+        """Add findings, kept in a stable order (by field, rule, message) for readers and
+        diffs: the SHACL engine reports in no particular order."""
         for f in findings:
             (self.violations if f.severity == "violation" else self.warnings).append(f)
+        for bucket in (self.violations, self.warnings):
+            bucket.sort(key=lambda f: (f.field, f.rule, f.message))
 
     def as_dict(self) -> dict[str, object]:
         return {
