@@ -89,6 +89,16 @@ def main() -> None:
         quads = sum(1 for _ in rt.store.quads())
         print(f"set-up: {args.products} products ({quads} quads) in {setup:.1f} s")
 
+        validate_only = []
+        for run in range(args.runs):
+            d = product(f"bench-dry-{run}", args.elements)
+            t0 = time.perf_counter()
+            assert rt.registry.register_product(d, dry_run=True).accepted
+            validate_only.append((time.perf_counter() - t0) * 1000)
+        print(f"validate only (dry run), {args.runs} runs: "
+              f"p50 {statistics.median(validate_only):.1f} ms, "
+              f"p95 {percentile(validate_only, 95):.1f} ms")
+
         latencies = []
         for run in range(args.runs):
             d = product(f"bench-large-{run}", args.elements)
@@ -96,7 +106,16 @@ def main() -> None:
             outcome = rt.registry.register_product(d)
             latencies.append((time.perf_counter() - t0) * 1000)
             assert outcome.accepted and outcome.offset is not None, outcome.report.violations
+        reregister = []
+        for run in range(args.runs):
+            d = product("bench-large-0", args.elements, version=f"2.{run}.0")
+            t0 = time.perf_counter()
+            assert rt.registry.register_product(d).accepted
+            reregister.append((time.perf_counter() - t0) * 1000)
         rt.close()
+        print(f"re-register it with a new version, {args.runs} runs: "
+              f"p50 {statistics.median(reregister):.1f} ms, "
+              f"p95 {percentile(reregister, 95):.1f} ms")
         print(f"register 1 product of {args.elements} elements (validate + log + graph), "
               f"{args.runs} runs: p50 {statistics.median(latencies):.1f} ms, "
               f"p95 {percentile(latencies, 95):.1f} ms, max {max(latencies):.1f} ms")

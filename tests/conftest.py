@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from dpgraph.api.app import create_app
 from dpgraph.demo import load_demo
-from dpgraph.resources import examples_dir
+from dpgraph.resources import default_home
 from dpgraph.runtime import Runtime, open_runtime
 from dpgraph.settings import Settings
 
-EXAMPLES = examples_dir()
+EXAMPLES = default_home() / "examples"
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def demo_runtime(runtime: Runtime) -> Runtime:
-    load_demo(runtime.registry)
+    load_demo(runtime.registry, runtime.artefacts.examples)
     return runtime
 
 

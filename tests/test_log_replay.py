@@ -48,7 +48,7 @@ def test_projection_catches_up_after_a_crash_between_log_and_graph(settings: Set
     rt = open_runtime(settings)
     from dpgraph.demo import load_demo
 
-    load_demo(rt.registry)
+    load_demo(rt.registry, rt.artefacts.examples)
     # A record committed to the log but never projected: what a crash right after the
     # log commit leaves behind.
     doc = ProductDescriptor.model_validate(example_product("customer-profile") | {

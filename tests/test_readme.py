@@ -7,13 +7,13 @@ import re
 import yaml
 
 from dpgraph.descriptor import ProductDescriptor
-from dpgraph.resources import project_root
+from dpgraph.resources import default_home
 from dpgraph.runtime import Runtime
 from dpgraph.services.parsing import validate_model
 
 
 def test_readme_descriptor_example_is_accepted(demo_runtime: Runtime) -> None:
-    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    readme = (default_home() / "README.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)
                  if "kind: DataProduct" in b)
     d = validate_model(ProductDescriptor, yaml.safe_load(block))
@@ -23,5 +23,5 @@ def test_readme_descriptor_example_is_accepted(demo_runtime: Runtime) -> None:
 
 
 def test_readme_names_the_ci_test_command() -> None:
-    ci = (project_root() / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
-    assert ci in (project_root() / "README.md").read_text(encoding="utf-8")
+    ci = (default_home() / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert ci in (default_home() / "README.md").read_text(encoding="utf-8")

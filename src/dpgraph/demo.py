@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
-from dpgraph.resources import examples_dir
 from dpgraph.services.registry import Registry
 
 log = logging.getLogger("dpgraph.demo")
@@ -26,9 +25,8 @@ def demo_products(directory: Path) -> list[ProductDescriptor]:
     return [products[pid] for pid in TopologicalSorter(graph).static_order() if pid in products]
 
 
-def load_demo(registry: Registry, root: Path | None = None) -> int:
+def load_demo(registry: Registry, root: Path) -> int:
     """Register the demo catalog and products; already-registered content is left unchanged."""
-    root = root or examples_dir()
     catalog = CatalogDescriptor.model_validate(
         yaml.safe_load((root / "catalog.yaml").read_text(encoding="utf-8")))
     registry.register_catalog(catalog)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.resources import Artefacts
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
 from dpgraph.settings import Settings
@@ -21,6 +22,7 @@ class Runtime:
     store: GraphStore
     registry: Registry
     projector: Projector
+    artefacts: Artefacts
 
     def close(self) -> None:
         self.store.close()
@@ -38,9 +40,10 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     except BaseException:
         lock.release()
         raise
-    projector = Projector(store, log)
+    artefacts = Artefacts(settings.home)
+    projector = Projector(store, log, artefacts.ontology)
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
-    registry = Registry(store, log, RegistrationGate(), projector)
-    return Runtime(settings, lock, log, store, registry, projector)
+    registry = Registry(store, log, RegistrationGate(artefacts), projector)
+    return Runtime(settings, lock, log, store, registry, projector, artefacts)

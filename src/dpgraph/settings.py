@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dpgraph.resources import default_home
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DPGRAPH_", extra="forbid")
@@ -19,3 +21,5 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest accepted body")
     demo: bool = False
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
+    home: Path = Field(default_factory=default_home,
+                       description="directory holding ontology/, shapes/ and examples/")

@@ -23,7 +23,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.demo:
             from dpgraph.demo import load_demo
 
-            load_demo(rt.registry)
+            load_demo(rt.registry, rt.artefacts.examples)
         try:
             yield
         finally:

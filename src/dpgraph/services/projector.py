@@ -8,6 +8,7 @@ bookkeeping of the projected offset changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pyoxigraph import Literal, RdfFormat, Triple, parse
 
@@ -17,7 +18,6 @@ from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.mapping.catalog import catalog_to_rdf
 from dpgraph.mapping.product import product_to_rdf
-from dpgraph.resources import ontology_path
 from dpgraph.store.base import GraphStore
 
 PRODUCT_REGISTERED = "product.registered"
@@ -61,9 +61,10 @@ def deprecation_update(record: LogRecord) -> str:
 
 
 class Projector:
-    def __init__(self, store: GraphStore, log: SqliteLog) -> None:
+    def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path) -> None:
         self._store = store
         self._log = log
+        self._ontology = ontology
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
             PRODUCT_REGISTERED: self._product_registered,
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
@@ -83,7 +84,7 @@ class Projector:
 
     def bootstrap(self) -> None:
         """Load the ontology into its own graph, so queries see labels and notations."""
-        with ontology_path().open("rb") as fh:
+        with self._ontology.open("rb") as fh:
             triples = [q.triple for q in parse(fh, format=RdfFormat.TURTLE)]
         self._store.replace_graphs({iris.ONTOLOGY_GRAPH: triples})
 

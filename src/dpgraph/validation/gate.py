@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyoxigraph import NamedNode, RdfFormat, Triple, parse
 
@@ -17,7 +18,7 @@ from dpgraph import vocab as v
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.errors import Finding
 from dpgraph.mapping.product import MappedGraph
-from dpgraph.resources import ontology_path, shapes_path
+from dpgraph.resources import Artefacts
 from dpgraph.validation.fields import to_finding
 from dpgraph.validation.shacl import ShaclValidator
 
@@ -49,9 +50,9 @@ class Report:
         }
 
 
-def ontology_context() -> list[Triple]:
+def ontology_context(ontology: Path) -> list[Triple]:
     """Types and the class hierarchy from the ontology: what sh:class checks need to know."""
-    with ontology_path().open("rb") as fh:
+    with ontology.open("rb") as fh:
         quads = parse(fh, format=RdfFormat.TURTLE)
         return [q.triple for q in quads
                 if q.predicate in (v.RDF_TYPE, _RDFS_SUBCLASS) or
@@ -92,10 +93,10 @@ def catalog_form_findings(c: CatalogDescriptor) -> list[Finding]:
 
 
 class RegistrationGate:
-    def __init__(self) -> None:
-        ontology = ontology_context()
-        self._product = ShaclValidator(shapes_path("product"), ontology)
-        self._catalog = ShaclValidator(shapes_path("catalog"), ontology)
+    def __init__(self, artefacts: Artefacts) -> None:
+        ontology = ontology_context(artefacts.ontology)
+        self._product = ShaclValidator(artefacts.shapes("product"), ontology)
+        self._catalog = ShaclValidator(artefacts.shapes("catalog"), ontology)
 
     def check_product(self, mapped: MappedGraph, context: list[Triple]) -> Report:
         return self._check(self._product, mapped, context)
