@@ -8,6 +8,7 @@ by /health, the product list, and the number of quads in the graph store.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,15 @@ def post_yaml(c: TestClient, doc: dict[str, Any], **params: Any) -> Any:
 
 
 def log_head(c: TestClient) -> int:
-    r = c.get("/health")
-    assert r.status_code == 200
-    offsets = r.json()["offsets"]
+    """The log head once the projection has caught up with it (polled, not slept on)."""
+    deadline = time.monotonic() + 10
+    while True:
+        r = c.get("/health")
+        assert r.status_code == 200
+        offsets = r.json()["offsets"]
+        if offsets["projected"] == offsets["log"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert offsets["projected"] == offsets["log"]
     return int(offsets["log"])
 
@@ -71,6 +78,7 @@ def state(c: TestClient) -> tuple[int, list[dict[str, Any]], int]:
     """What a write would change: log head, product list, number of quads in the graph."""
     products = c.get("/api/v1/products")
     assert products.status_code == 200
+    c.app.state.runtime.sync()  # type: ignore[attr-defined]
     quads = sum(1 for _ in c.app.state.runtime.store.quads())  # type: ignore[attr-defined]
     return log_head(c), products.json(), quads
 
@@ -472,6 +480,7 @@ def test_unknown_product_is_404_naming_it(demo_client: TestClient) -> None:
 def _graph_literals(c: TestClient, product_id: str) -> list[str]:
     from dpgraph import iris
 
+    c.app.state.runtime.sync()  # type: ignore[attr-defined]
     store = c.app.state.runtime.store  # type: ignore[attr-defined]
     return [t.object.value for t in store.graph_triples(iris.product_graph(product_id))]
 
@@ -499,6 +508,7 @@ def test_reregistration_replaces_the_graph_and_keeps_history(demo_client: TestCl
     assert old["description"].strip() not in literals
     assert "email-complete" not in literals
     assert literals.count("2.4.0") == 1 and "2.3.0" not in literals
+    c.app.state.runtime.sync()  # type: ignore[attr-defined]
     store = c.app.state.runtime.store  # type: ignore[attr-defined]
     everywhere = [q for q in store.quads() if q.object.value == old["description"].strip()]
     assert everywhere == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
+from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
 from dpgraph.settings import Settings
@@ -23,8 +24,14 @@ class Runtime:
     registry: Registry
     projector: Projector
     artefacts: Artefacts
+    projection: ProjectionWorker
+
+    def sync(self) -> None:
+        """Wait until the graph holds every write acknowledged so far."""
+        self.projection.wait_for(self.log.head())
 
     def close(self) -> None:
+        self.projection.stop()
         self.store.close()
         self.log.close()
         self.lock.release()
@@ -45,5 +52,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
-    registry = Registry(store, log, RegistrationGate(artefacts), projector)
-    return Runtime(settings, lock, log, store, registry, projector, artefacts)
+    worker = ProjectionWorker(projector, log)
+    worker.start()
+    registry = Registry(store, log, RegistrationGate(artefacts), worker)
+    return Runtime(settings, lock, log, store, registry, projector, artefacts, worker)

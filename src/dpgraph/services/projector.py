@@ -66,20 +66,18 @@ class Projector:
         self._log = log
         self._ontology = ontology
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
-            PRODUCT_REGISTERED: self._product_registered,
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
             CATALOG_REGISTERED: self._catalog_registered,
         }
 
-    def apply(self, record: LogRecord) -> None:
-        handler = self._handlers.get(record.kind)
-        if handler is not None:  # kinds of later features are skipped, not failed
-            handler(record)
-        self._log.set_projected(PROJECTION, record.offset)
-
-    def apply_registration(self, record: LogRecord, mapped: list[Triple]) -> None:
-        pid = record.payload["descriptor"]["id"]
-        self._store.replace_graphs({iris.product_graph(pid): registration_triples(record, mapped)})
+    def apply(self, record: LogRecord, prepared: list[Triple] | None = None) -> None:
+        """Project one record; ``prepared`` is its already-mapped product graph, if any."""
+        if record.kind == PRODUCT_REGISTERED:
+            self._product_registered(record, prepared)
+        else:
+            handler = self._handlers.get(record.kind)
+            if handler is not None:  # kinds of later features are skipped, not failed
+                handler(record)
         self._log.set_projected(PROJECTION, record.offset)
 
     def bootstrap(self) -> None:
@@ -102,9 +100,10 @@ class Projector:
         self.bootstrap()
         return self.catch_up()
 
-    def _product_registered(self, record: LogRecord) -> None:
+    def _product_registered(self, record: LogRecord, prepared: list[Triple] | None) -> None:
         pid = record.payload["descriptor"]["id"]
-        self._store.replace_graphs({iris.product_graph(pid): registration_triples(record)})
+        self._store.replace_graphs(
+            {iris.product_graph(pid): registration_triples(record, prepared)})
 
     def _catalog_registered(self, record: LogRecord) -> None:
         catalog = CatalogDescriptor.model_validate(record.payload["catalog"])

@@ -20,11 +20,11 @@ from dpgraph.log.sqlite_log import LogRecord, NewRecord, SqliteLog, digest_of
 from dpgraph.mapping.catalog import catalog_to_rdf
 from dpgraph.mapping.product import MappedGraph, product_to_rdf
 from dpgraph.services.context import fetch_context, referenced_nodes
+from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import (
     CATALOG_REGISTERED,
     PRODUCT_DEPRECATED,
     PRODUCT_REGISTERED,
-    Projector,
 )
 from dpgraph.store.base import GraphStore
 from dpgraph.validation.gate import (
@@ -61,11 +61,11 @@ class Outcome:
 
 class Registry:
     def __init__(self, store: GraphStore, log: SqliteLog, gate: RegistrationGate,
-                 projector: Projector) -> None:
+                 projection: ProjectionWorker) -> None:
         self._store = store
         self._log = log
         self._gate = gate
-        self._projector = projector
+        self._projection = projection
         # One writer at a time: validation context and the write must see the same state.
         self._write_lock = threading.Lock()
 
@@ -83,9 +83,8 @@ class Registry:
                 outcome.offset = self._log.history("product.", d.id)[-1].offset
                 return outcome
             if not dry_run:
-                (written,) = self._log.append([NewRecord(PRODUCT_REGISTERED, d.id, payload)])
-                self._projector.apply_registration(written, mapped.triples)
-                outcome.offset = written.offset
+                outcome.offset = self._write(NewRecord(PRODUCT_REGISTERED, d.id, payload),
+                                             mapped.triples)
             return outcome
 
     def register_catalog(self, c: CatalogDescriptor, *, dry_run: bool = False) -> Outcome:
@@ -98,6 +97,7 @@ class Registry:
                 merged.triples += e.mapped.triples
                 merged.field_paths.update(e.mapped.field_paths)
             if report.conforms:
+                self._sync()
                 context = fetch_context(self._store, referenced_nodes(
                     merged.triples, set(merged.field_paths)))
                 shacl = self._gate.check_catalog(merged, context)
@@ -133,6 +133,7 @@ class Registry:
 
     # ------------------------------------------------------------------ reads
     def list_products(self) -> list[dict[str, Any]]:
+        self._sync()
         rows = self._store.select(f"""{v.sparql_prefixes()}
             SELECT ?id ?name ?domain ?owner ?status ?version ?registered WHERE {{
                 ?p a dpg:DataProduct ; dct:identifier ?id ; dprod:lifecycleStatus ?s .
@@ -158,7 +159,7 @@ class Registry:
         return doc
 
     def product_graph(self, product_id: str) -> list[Triple]:
-        self.current_descriptor(product_id)
+        self.current_descriptor(product_id)  # 404 when unknown; waits for the projection
         return self._store.graph_triples(iris.product_graph(product_id))
 
     def versions(self, product_id: str) -> list[dict[str, Any]]:
@@ -183,13 +184,14 @@ class Registry:
         return {key: list(items.values()) for key, items in merged.items()}
 
     def offsets(self) -> dict[str, int]:
-        return {"log": self._log.head(), "projected": self._log.projected("graph")}
+        return {"log": self._log.head(), "projected": self._projection.projected}
 
     # ------------------------------------------------------------------ internals
     def _gate_product(self, d: ProductDescriptor, mapped: MappedGraph) -> Report:
         report = Report()
         report.extend(product_form_findings(d))
         if report.conforms:
+            self._sync()
             own = set(mapped.field_paths)
             context = fetch_context(self._store, referenced_nodes(mapped.triples, own))
             shacl = self._gate.check_product(mapped, context)
@@ -197,10 +199,15 @@ class Registry:
             report.extend(shacl.warnings)
         return report
 
-    def _write(self, record: NewRecord) -> int:
+    def _write(self, record: NewRecord, prepared: list[Triple] | None = None) -> int:
+        """Commit to the log (durable when this returns), then hand over to the projection."""
         (written,) = self._log.append([record])
-        self._projector.apply(written)
+        self._projection.submit(written.offset, prepared)
         return written.offset
+
+    def _sync(self) -> None:
+        """Wait until the graph holds every write acknowledged so far."""
+        self._projection.wait_for(self._log.head())
 
     def _latest(self, kind: str, key: str) -> LogRecord | None:
         history = [r for r in self._log.history(kind, key) if r.kind == kind]
@@ -216,6 +223,7 @@ class Registry:
         return set(product_to_rdf(current).triples) == set(mapped.triples)
 
     def _status(self, product_id: str) -> str | None:
+        self._sync()
         rows = list(self._store.select(f"""{v.sparql_prefixes()}
             SELECT ?status WHERE {{
                 GRAPH <{iris.product_graph(product_id).value}> {{

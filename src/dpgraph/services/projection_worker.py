@@ -1,0 +1,91 @@
+"""Runs the projection behind the log, in one background thread.
+
+A write is acknowledged once its log record is committed; the worker then projects it into
+the graph. Readers that must see every acknowledged write (and validation, whose context
+comes from the graph) call ``wait_for(offset)``, which returns as soon as the projection has
+reached that offset: read-your-writes without making the writer wait for the graph.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from pyoxigraph import Triple
+
+from dpgraph.errors import StoreUnavailable
+from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.services.projector import PROJECTION, Projector
+
+log = logging.getLogger("dpgraph.projection")
+RETRY_SECONDS = 1.0
+
+
+class ProjectionWorker:
+    def __init__(self, projector: Projector, event_log: SqliteLog, *,
+                 wait_timeout: float = 30.0) -> None:
+        self._projector = projector
+        self._log = event_log
+        self._wait_timeout = wait_timeout
+        self._cond = threading.Condition()
+        self._projected = event_log.projected(PROJECTION)
+        self._wanted = self._projected
+        self._prepared: dict[int, list[Triple]] = {}
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="dpgraph-projection",
+                                        daemon=True)
+
+    @property
+    def projected(self) -> int:
+        with self._cond:
+            return self._projected
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish what was acknowledged, then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def submit(self, offset: int, prepared: list[Triple] | None = None) -> None:
+        """Ask for the log up to ``offset`` to be projected; ``prepared`` is the graph of a
+        registration already mapped for validation, so it is not mapped twice."""
+        with self._cond:
+            if prepared is not None:
+                self._prepared[offset] = prepared
+            self._wanted = max(self._wanted, offset)
+            self._cond.notify_all()
+
+    def wait_for(self, offset: int) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._projected >= offset,
+                                       timeout=self._wait_timeout):
+                raise StoreUnavailable(
+                    f"the graph projection is behind the log (at {self._projected}, "
+                    f"waiting for {offset}); retry shortly")
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping or self._wanted > self._projected)
+                if self._wanted <= self._projected:
+                    return  # stopping, and nothing left to project
+            try:
+                self._project_pending()
+            except Exception:
+                log.exception("projection failed; retrying in %.0f s", RETRY_SECONDS)
+                with self._cond:
+                    if self._cond.wait_for(lambda: self._stopping, timeout=RETRY_SECONDS):
+                        return
+
+    def _project_pending(self) -> None:
+        for record in self._log.read(after=self.projected):
+            with self._cond:
+                prepared = self._prepared.pop(record.offset, None)
+            self._projector.apply(record, prepared)
+            with self._cond:
+                self._projected = record.offset
+                self._cond.notify_all()
