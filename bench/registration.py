@@ -99,16 +99,21 @@ def main() -> None:
               f"p50 {statistics.median(validate_only):.1f} ms, "
               f"p95 {percentile(validate_only, 95):.1f} ms")
 
-        latencies = []
+        latencies, visible = [], []
         for run in range(args.runs):
             d = product(f"bench-large-{run}", args.elements)
+            rt.sync()  # registrations arrive one at a time, not queued behind each other
             t0 = time.perf_counter()
             outcome = rt.registry.register_product(d)
             latencies.append((time.perf_counter() - t0) * 1000)
+            rt.sync()
+            visible.append((time.perf_counter() - t0) * 1000)
             assert outcome.accepted and outcome.offset is not None, outcome.report.violations
+        rt.sync()
         reregister = []
         for run in range(args.runs):
             d = product("bench-large-0", args.elements, version=f"2.{run}.0")
+            rt.sync()
             t0 = time.perf_counter()
             assert rt.registry.register_product(d).accepted
             reregister.append((time.perf_counter() - t0) * 1000)
@@ -116,9 +121,11 @@ def main() -> None:
         print(f"re-register it with a new version, {args.runs} runs: "
               f"p50 {statistics.median(reregister):.1f} ms, "
               f"p95 {percentile(reregister, 95):.1f} ms")
-        print(f"register 1 product of {args.elements} elements (validate + log + graph), "
-              f"{args.runs} runs: p50 {statistics.median(latencies):.1f} ms, "
-              f"p95 {percentile(latencies, 95):.1f} ms, max {max(latencies):.1f} ms")
+        print(f"register 1 product of {args.elements} elements, {args.runs} runs: "
+              f"acknowledged (validated, logged durably) p50 "
+              f"{statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
+              f"max {max(latencies):.1f} ms; visible in the graph p50 "
+              f"{statistics.median(visible):.1f} ms, p95 {percentile(visible, 95):.1f} ms")
         print(f"store size: graph {size_of(Path(tmp) / 'graph') / 1e6:.1f} MB, "
               f"log {size_of(Path(tmp)) / 1e6 - size_of(Path(tmp) / 'graph') / 1e6:.1f} MB")
 

@@ -66,6 +66,9 @@ class Registry:
         self._log = log
         self._gate = gate
         self._projection = projection
+        # Offset of the last metamodel write: validation and metamodel reads wait for the
+        # graph to reach it, not for whatever else (lineage) the log holds beyond.
+        self._last_write = 0
         # One writer at a time: validation context and the write must see the same state.
         self._write_lock = threading.Lock()
 
@@ -202,12 +205,13 @@ class Registry:
     def _write(self, record: NewRecord, prepared: list[Triple] | None = None) -> int:
         """Commit to the log (durable when this returns), then hand over to the projection."""
         (written,) = self._log.append([record])
+        self._last_write = written.offset
         self._projection.submit(written.offset, prepared)
         return written.offset
 
     def _sync(self) -> None:
-        """Wait until the graph holds every write acknowledged so far."""
-        self._projection.wait_for(self._log.head())
+        """Wait until the graph holds every metamodel write acknowledged so far."""
+        self._projection.wait_for(self._last_write)
 
     def _latest(self, kind: str, key: str) -> LogRecord | None:
         history = [r for r in self._log.history(kind, key) if r.kind == kind]
