@@ -176,3 +176,73 @@ def test_staged_validation_leaves_the_ontology_base_intact(demo_runtime: Runtime
     for _ in range(2):
         assert demo_runtime.registry.register_product(d, dry_run=True).accepted
         gate.check_product(mapped, [])
+
+
+# ---------------------------------------------------------------- every remaining constraint
+def _set(doc: dict, path: str, value) -> None:
+    """Set (or, with value None, delete) a dotted/indexed path like representations[0].format."""
+    import re
+
+    parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
+    target = doc
+    for part in parts[:-1]:
+        target = target[part]
+    if value is None:
+        del target[parts[-1]]
+    else:
+        target[parts[-1]] = value
+
+
+MUTATIONS = [
+    # (path to change, new value or None to delete, expected field, severity, phrase)
+    ("domain", "no-such-domain", "domain", "violation", "not a registered domain"),
+    ("sourceApplication", "no-such-app", "sourceApplication", "violation",
+     "not a registered application"),
+    ("elements[0].businessTerm", "no-such-term", "elements[0].businessTerm", "violation",
+     "not in the business glossary"),
+    ("elements[0].classification", "top-secret", "elements[0].classification", "violation",
+     "not a known label"),
+    ("elements[0].dataType", None, "elements[0].dataType", "warning", "Add `dataType`"),
+    ("representations[0].location", "/data/no/scheme", "representations[0].location",
+     "violation", "addressable URI"),
+    ("representations[0].format", None, "representations[0].format", "violation",
+     "Add `format`"),
+    ("representations[0].attributes[0].type", None, "representations[0].attributes[0].type",
+     "violation", "Add `type`"),
+    ("outputPorts[0].kind", None, "outputPorts[0].kind", "violation", "Add `kind`"),
+    ("outputPorts[0].visibility", None, "outputPorts[0].visibility", "violation",
+     "Add `visibility`"),
+    ("outputPorts[0].representation", "no-such-rep", "outputPorts[0].representation",
+     "violation", "not the id of one of this product"),
+    ("version", None, "version", "warning", "Add `version`"),
+    ("contract.version", None, "contract.version", "warning", "Add a contract `version`"),
+    ("contract.termsOfUse", None, "contract.termsOfUse", "warning", "Add `termsOfUse`"),
+    ("qualityRules", [], "qualityRules", "warning", "Add `qualityRules`"),
+    ("qualityRules[0].metric", None, "qualityRules[0].metric", "violation", "Add `metric`"),
+    ("qualityRules[0].threshold", None, "qualityRules[0].threshold", "violation",
+     "Add `threshold`"),
+    ("qualityRules[0].element", "no_such_element", "qualityRules[0].element", "violation",
+     "names no data element"),
+    ("referenceMappings[0].referenceList", "no-such-list", "referenceMappings[0]", "violation",
+     "not a registered enterprise reference list"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "field", "severity", "phrase"), MUTATIONS,
+                         ids=[m[0] + ("=" + str(m[1]) if m[1] is not None else " removed")
+                              for m in MUTATIONS])
+def test_each_constraint_has_a_failing_example(
+        demo_runtime: Runtime, path: str, value, field: str, severity: str,
+        phrase: str) -> None:
+    doc = example_product("customer-profile")
+    _set(doc, path, value)
+    d = validate_model_product(doc)
+    try:
+        findings = demo_runtime.registry.register_product(d, dry_run=True).report.warnings
+        refused = False
+    except InvalidRegistration as exc:
+        findings, refused = exc.errors, True
+    assert refused == (severity == "violation")
+    matching = [f for f in findings if f.field.startswith(field) and phrase in f.message]
+    assert matching and all(f.severity == severity for f in matching), \
+        [f.as_dict() for f in findings]

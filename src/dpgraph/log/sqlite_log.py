@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS log (
     digest      TEXT NOT NULL,
     payload     TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_kind_key ON log (kind, key, offset);
+CREATE INDEX IF NOT EXISTS log_key ON log (key, kind, offset);
 CREATE TABLE IF NOT EXISTS projection (
     name   TEXT PRIMARY KEY,
     offset INTEGER NOT NULL
@@ -108,9 +108,11 @@ class SqliteLog:
                 remaining -= len(rows)
 
     def history(self, kind_prefix: str, key: str) -> list[LogRecord]:
+        """Records of one key whose kind starts with ``kind_prefix``, oldest first."""
+        # A range on kind (not LIKE, which SQLite cannot serve from the index here).
         return self._query(
-            "SELECT * FROM log WHERE key = ? AND kind LIKE ? ORDER BY offset",
-            (key, kind_prefix + "%"))
+            "SELECT * FROM log WHERE key = ? AND kind >= ? AND kind < ? ORDER BY offset",
+            (key, kind_prefix, kind_prefix + "\U0010ffff"))
 
     def get(self, offset: int) -> LogRecord | None:
         rows = self._query("SELECT * FROM log WHERE offset = ?", (offset,))
