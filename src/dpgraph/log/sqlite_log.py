@@ -114,6 +114,13 @@ class SqliteLog:
             "SELECT * FROM log WHERE key = ? AND kind >= ? AND kind < ? ORDER BY offset",
             (key, kind_prefix, kind_prefix + "\U0010ffff"))
 
+    def latest(self, kind_prefix: str, key: str) -> LogRecord | None:
+        """The newest record of one key whose kind starts with ``kind_prefix``."""
+        rows = self._query(
+            "SELECT * FROM log WHERE key = ? AND kind >= ? AND kind < ?"
+            " ORDER BY offset DESC LIMIT 1", (key, kind_prefix, kind_prefix + "\U0010ffff"))
+        return rows[0] if rows else None
+
     def get(self, offset: int) -> LogRecord | None:
         rows = self._query("SELECT * FROM log WHERE offset = ?", (offset,))
         return rows[0] if rows else None

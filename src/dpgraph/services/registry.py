@@ -83,7 +83,7 @@ class Registry:
             payload = {"descriptor": d.model_dump(mode="json", exclude_none=True)}
             if self._is_current(d.id, mapped):
                 outcome.unchanged = True
-                outcome.offset = self._log.history("product.", d.id)[-1].offset
+                outcome.offset = self._log.latest("product.", d.id).offset  # type: ignore[union-attr]
                 return outcome
             if not dry_run:
                 outcome.offset = self._write(NewRecord(PRODUCT_REGISTERED, d.id, payload),
@@ -214,16 +214,16 @@ class Registry:
         self._projection.wait_for(self._last_write)
 
     def _latest(self, kind: str, key: str) -> LogRecord | None:
-        history = [r for r in self._log.history(kind, key) if r.kind == kind]
-        return history[-1] if history else None
+        latest = self._log.latest(kind, key)
+        return latest if latest is not None and latest.kind == kind else None
 
     def _is_current(self, product_id: str, mapped: MappedGraph) -> bool:
         """Same graph as the current registration (RDF has no list order, so a Turtle
         round trip of a YAML registration is unchanged), and not deprecated since."""
-        history = self._log.history("product.", product_id)
-        if not history or history[-1].kind != PRODUCT_REGISTERED:
+        latest = self._log.latest("product.", product_id)
+        if latest is None or latest.kind != PRODUCT_REGISTERED:
             return False
-        current = ProductDescriptor.model_validate(history[-1].payload["descriptor"])
+        current = ProductDescriptor.model_validate(latest.payload["descriptor"])
         return set(product_to_rdf(current).triples) == set(mapped.triples)
 
     def _status(self, product_id: str) -> str | None:
