@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,20 @@ CREATE TABLE IF NOT EXISTS log (
     key         TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     digest      TEXT NOT NULL,
-    payload     TEXT NOT NULL
+    payload     TEXT NOT NULL,
+    event_time  TEXT,
+    unique_key  TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS log_key ON log (key, kind, offset);
+CREATE INDEX IF NOT EXISTS log_event_time ON log (kind, event_time, offset);
 CREATE TABLE IF NOT EXISTS projection (
     name   TEXT PRIMARY KEY,
     offset INTEGER NOT NULL
 );
 """
+
+
+_SELECT = "SELECT offset, kind, key, recorded_at, digest, payload FROM log"
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,17 @@ class NewRecord:
     kind: str
     key: str
     payload: dict[str, Any]
+    # Records with unique=True are stored once per (kind, digest): a client's retry of the
+    # same event gets the first copy back. ``digest`` overrides the payload's own digest.
+    unique: bool = False
+    digest: str | None = None
+    event_time: str | None = None
+
+
+@dataclass(frozen=True)
+class Appended:
+    record: LogRecord
+    duplicate: bool
 
 
 def canonical_json(payload: dict[str, Any]) -> str:
@@ -74,32 +91,50 @@ class SqliteLog:
 
     def append(self, records: list[NewRecord]) -> list[LogRecord]:
         """Append records in one transaction; returns them once committed to disk."""
+        return [a.record for a in self.append_all(records)]
+
+    def append_all(self, records: list[NewRecord]) -> list[Appended]:
+        """Append in one transaction (one fsync); unique records already stored come back
+        as duplicates with their first offset."""
         at = _now()
-        out: list[LogRecord] = []
+        out: list[Appended] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for r in records:
-                    text = canonical_json(r.payload)
-                    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                    cur = self._db.execute(
-                        "INSERT INTO log (kind, key, recorded_at, digest, payload)"
-                        " VALUES (?, ?, ?, ?, ?)", (r.kind, r.key, at, digest, text))
-                    out.append(LogRecord(int(cur.lastrowid or 0), r.kind, r.key, at, digest,
-                                         r.payload))
+                out = [self._insert(r, at) for r in records]
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
         return out
 
+    def _insert(self, r: NewRecord, at: str) -> Appended:
+        text = canonical_json(r.payload)
+        digest = r.digest or hashlib.sha256(text.encode("utf-8")).hexdigest()
+        unique_key = f"{r.kind}:{digest}" if r.unique else None
+        cur = self._db.execute(
+            "INSERT INTO log (kind, key, recorded_at, digest, payload, event_time, unique_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (unique_key) DO NOTHING",
+            (r.kind, r.key, at, digest, text, r.event_time, unique_key),
+        )
+        if cur.rowcount == 1:
+            return Appended(
+                LogRecord(int(cur.lastrowid or 0), r.kind, r.key, at, digest, r.payload),
+                duplicate=False,
+            )
+        row = self._db.execute(_SELECT + " WHERE unique_key = ?", (unique_key,)).fetchone()
+        o, k, key, rec_at, d, p = row
+        return Appended(LogRecord(o, k, key, rec_at, d, json.loads(p)), duplicate=True)
+
     def read(self, after: int = 0, limit: int | None = None) -> Iterator[LogRecord]:
         """Records with offset > after, in order; reads in pages so memory stays flat."""
         page = 1000 if limit is None else min(limit, 1000)
         remaining = limit
         while remaining is None or remaining > 0:
-            rows = self._query("SELECT * FROM log WHERE offset > ? ORDER BY offset LIMIT ?",
-                               (after, page if remaining is None else min(page, remaining)))
+            rows = self._query(
+                _SELECT + " WHERE offset > ? ORDER BY offset LIMIT ?",
+                (after, page if remaining is None else min(page, remaining)),
+            )
             if not rows:
                 return
             yield from rows
@@ -111,18 +146,44 @@ class SqliteLog:
         """Records of one key whose kind starts with ``kind_prefix``, oldest first."""
         # A range on kind (not LIKE, which SQLite cannot serve from the index here).
         return self._query(
-            "SELECT * FROM log WHERE key = ? AND kind >= ? AND kind < ? ORDER BY offset",
-            (key, kind_prefix, kind_prefix + "\U0010ffff"))
+            _SELECT + " WHERE key = ? AND kind >= ? AND kind < ? ORDER BY offset",
+            (key, kind_prefix, kind_prefix + "\U0010ffff"),
+        )
+
+    def by_time(
+        self,
+        kind: str,
+        *,
+        after: str | None,
+        before: str | None,
+        limit: int,
+        skip: int,
+        descending: bool,
+    ) -> tuple[list[LogRecord], int]:
+        """Records of one kind by event time (then offset), with the total count."""
+        where = "kind = ? AND event_time >= ? AND event_time <= ?"
+        args: tuple[Any, ...] = (kind, after or "", before or "\U0010ffff")
+        order = "DESC" if descending else "ASC"
+        rows = self._query(
+            _SELECT + f" WHERE {where}"
+            f" ORDER BY event_time {order}, offset {order} LIMIT ? OFFSET ?",
+            (*args, limit, skip),
+        )
+        with self._lock:
+            total = self._db.execute(f"SELECT COUNT(*) FROM log WHERE {where}", args)
+            count = int(total.fetchone()[0])
+        return rows, count
 
     def latest(self, kind_prefix: str, key: str) -> LogRecord | None:
         """The newest record of one key whose kind starts with ``kind_prefix``."""
         rows = self._query(
-            "SELECT * FROM log WHERE key = ? AND kind >= ? AND kind < ?"
-            " ORDER BY offset DESC LIMIT 1", (key, kind_prefix, kind_prefix + "\U0010ffff"))
+            _SELECT + " WHERE key = ? AND kind >= ? AND kind < ? ORDER BY offset DESC LIMIT 1",
+            (key, kind_prefix, kind_prefix + "\U0010ffff"),
+        )
         return rows[0] if rows else None
 
     def get(self, offset: int) -> LogRecord | None:
-        rows = self._query("SELECT * FROM log WHERE offset = ?", (offset,))
+        rows = self._query(_SELECT + " WHERE offset = ?", (offset,))
         return rows[0] if rows else None
 
     def head(self) -> int:
@@ -133,14 +194,17 @@ class SqliteLog:
     def projected(self, name: str) -> int:
         with self._lock:
             row = self._db.execute(
-                "SELECT offset FROM projection WHERE name = ?", (name,)).fetchone()
+                "SELECT offset FROM projection WHERE name = ?", (name,)
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def set_projected(self, name: str, offset: int) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT INTO projection (name, offset) VALUES (?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET offset = excluded.offset", (name, offset))
+                " ON CONFLICT(name) DO UPDATE SET offset = excluded.offset",
+                (name, offset),
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -150,3 +214,60 @@ class SqliteLog:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [LogRecord(o, k, key, at, d, json.loads(p)) for o, k, key, at, d, p in rows]
+
+
+class GroupCommit:
+    """Lets concurrent writers share one transaction and one fsync.
+
+    A writer queues its records; the first writer to find no commit in progress becomes the
+    leader, commits everything queued so far in one transaction, and wakes the others. Under
+    load every commit carries many requests; alone, a writer commits at once (no timer).
+    """
+
+    def __init__(self, log: SqliteLog) -> None:
+        self._log = log
+        self._cond = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._committing = False
+
+    def append(self, records: list[NewRecord]) -> list[Appended]:
+        slot = _Slot(records)
+        with self._cond:
+            self._pending.append(slot)
+            while not slot.done:
+                if self._committing:
+                    self._cond.wait()
+                    continue
+                self._committing = True
+                batch, self._pending = self._pending, []
+                self._cond.release()
+                try:
+                    _commit(self._log, batch)
+                finally:
+                    self._cond.acquire()
+                    self._committing = False
+                    self._cond.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        return slot.results
+
+
+@dataclass
+class _Slot:
+    records: list[NewRecord]
+    results: list[Appended] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
+
+
+def _commit(log: SqliteLog, batch: list[_Slot]) -> None:
+    try:
+        results = log.append_all([r for slot in batch for r in slot.records])
+    except BaseException as exc:  # handed to every waiting writer
+        for slot in batch:
+            slot.error, slot.done = exc, True
+        return
+    i = 0
+    for slot in batch:
+        slot.results, slot.done = results[i : i + len(slot.records)], True
+        i += len(slot.records)

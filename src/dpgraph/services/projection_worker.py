@@ -19,6 +19,7 @@ from dpgraph.services.projector import PROJECTION, Projector
 
 log = logging.getLogger("dpgraph.projection")
 RETRY_SECONDS = 1.0
+BATCH = 500
 
 
 class ProjectionWorker:
@@ -82,10 +83,15 @@ class ProjectionWorker:
                         return
 
     def _project_pending(self) -> None:
-        for record in self._log.read(after=self.projected):
+        """Project what the log holds beyond the graph, a page of records at a time."""
+        while True:
+            batch = list(self._log.read(after=self.projected, limit=BATCH))
+            if not batch:
+                return
             with self._cond:
-                prepared = self._prepared.pop(record.offset, None)
-            self._projector.apply(record, prepared)
+                prepared = {r.offset: self._prepared.pop(r.offset) for r in batch
+                            if r.offset in self._prepared}
+            self._projector.apply_batch(batch, prepared)
             with self._cond:
-                self._projected = record.offset
+                self._projected = batch[-1].offset
                 self._cond.notify_all()

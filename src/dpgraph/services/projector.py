@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pyoxigraph import Literal, RdfFormat, Triple, parse
+from pyoxigraph import Literal, Quad, RdfFormat, Triple, parse
 
 from dpgraph import iris
 from dpgraph import vocab as v
@@ -23,7 +23,18 @@ from dpgraph.store.base import GraphStore
 PRODUCT_REGISTERED = "product.registered"
 PRODUCT_DEPRECATED = "product.deprecated"
 CATALOG_REGISTERED = "catalog.registered"
+LINEAGE_EVENT = "lineage.event"
 PROJECTION = "graph"
+
+
+def lineage_quads(record: LogRecord) -> list[Quad]:
+    """The graph of one stored OpenLineage event (pure mapping of the raw event)."""
+    from dpgraph.lineage.mapping import event_to_quads
+
+    p = record.payload
+    return event_to_quads(p["event"], event_id=record.digest, received_at=record.recorded_at,
+                          warnings=p.get("warnings") or None,
+                          invalid_facets=frozenset(p.get("invalidFacets", ())))
 
 
 def registration_triples(record: LogRecord, mapped: list[Triple] | None = None) -> list[Triple]:
@@ -72,13 +83,33 @@ class Projector:
 
     def apply(self, record: LogRecord, prepared: list[Triple] | None = None) -> None:
         """Project one record; ``prepared`` is its already-mapped product graph, if any."""
-        if record.kind == PRODUCT_REGISTERED:
-            self._product_registered(record, prepared)
-        else:
-            handler = self._handlers.get(record.kind)
-            if handler is not None:  # kinds of later features are skipped, not failed
-                handler(record)
-        self._log.set_projected(PROJECTION, record.offset)
+        self.apply_batch([record], {record.offset: prepared} if prepared else None)
+
+    def apply_batch(self, records: list[LogRecord],
+                    prepared: dict[int, list[Triple]] | None = None) -> None:
+        """Project records in order. Consecutive lineage events go into the store in one
+        transaction: each is a handful of quads, and per-event transactions would cap the
+        projection far below the rate events arrive at."""
+        events: list[LogRecord] = []
+        for record in records:
+            if record.kind == LINEAGE_EVENT:
+                events.append(record)
+                continue
+            self._flush_events(events)
+            if record.kind == PRODUCT_REGISTERED:
+                self._product_registered(record, (prepared or {}).get(record.offset))
+            else:
+                handler = self._handlers.get(record.kind)
+                if handler is not None:  # kinds of later features are skipped, not failed
+                    handler(record)
+        self._flush_events(events)
+        if records:
+            self._log.set_projected(PROJECTION, records[-1].offset)
+
+    def _flush_events(self, events: list[LogRecord]) -> None:
+        if events:
+            self._store.add_quads([q for r in events for q in lineage_quads(r)])
+            events.clear()
 
     def bootstrap(self) -> None:
         """Load the ontology into its own graph, so queries see labels and notations."""
@@ -86,13 +117,17 @@ class Projector:
             triples = [q.triple for q in parse(fh, format=RdfFormat.TURTLE)]
         self._store.replace_graphs({iris.ONTOLOGY_GRAPH: triples})
 
-    def catch_up(self) -> int:
+    def catch_up(self, page: int = 1000) -> int:
         """Project every record not yet projected; returns how many were applied."""
         n = 0
+        batch: list[LogRecord] = []
         for record in self._log.read(after=self._log.projected(PROJECTION)):
-            self.apply(record)
-            n += 1
-        return n
+            batch.append(record)
+            if len(batch) >= page:
+                self.apply_batch(batch)
+                n, batch = n + len(batch), []
+        self.apply_batch(batch)
+        return n + len(batch)
 
     def rebuild(self) -> int:
         self._store.clear()

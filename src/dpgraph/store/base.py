@@ -21,6 +21,9 @@ class GraphStore(Protocol):
     def replace_graphs(self, graphs: Mapping[NamedNode, Sequence[Triple]]) -> None:
         """Atomically make each named graph hold exactly its triples."""
 
+    def add_quads(self, quads: Sequence[Quad]) -> None:
+        """Insert quads in one transaction (already present ones change nothing)."""
+
     def update(self, sparql: str) -> None:
         """Run a SPARQL 1.1 Update atomically."""
 

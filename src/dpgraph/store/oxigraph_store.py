@@ -55,6 +55,9 @@ class OxigraphStore:
         if operations:
             self._store.update(" ;\n".join(operations))
 
+    def add_quads(self, quads: Sequence[Quad]) -> None:
+        self._store.extend(quads)
+
     def update(self, sparql: str) -> None:
         self._store.update(sparql)
 
