@@ -169,6 +169,7 @@ CONTROLLED = {
     "IDENTIFIER_ROLES": (vocab.IDENTIFIER_ROLE, vocab.SCHEMES["identifier-role"]),
     "QUALITY_METRICS": (vocab.QUALITY_METRIC, pyoxigraph.NamedNode(DPG.QualityMetricScheme)),
     "RUN_STATES": (vocab.RUN_STATE, pyoxigraph.NamedNode(DPG.RunStateScheme)),
+    "LINEAGE_METRICS": (vocab.LINEAGE_METRIC, vocab.LINEAGE_METRIC_SCHEME),
 }
 
 ALIGNMENT_PREDICATES = (
@@ -579,6 +580,7 @@ def test_controlled_values_are_also_typed_with_the_external_class() -> None:
         "LIFECYCLE": DPROD.DataProductLifecycleStatus,
         "CLASSIFICATIONS": DPROD.InformationSensitivityClassification,
         "QUALITY_METRICS": DQV.Metric,
+        "LINEAGE_METRICS": DQV.Metric,
     }
     untyped = [
         f"{name}[{key!r}]"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
+from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
@@ -25,6 +27,7 @@ class Runtime:
     projector: Projector
     artefacts: Artefacts
     projection: ProjectionWorker
+    lineage: LineageReceiver
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
@@ -55,4 +58,5 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     worker = ProjectionWorker(projector, log)
     worker.start()
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
-    return Runtime(settings, lock, log, store, registry, projector, artefacts, worker)
+    lineage = LineageReceiver(log, EventValidator(), worker)
+    return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage)

@@ -1,0 +1,145 @@
+"""Ingest benchmark: corpus events with fresh runIds posted by wrk (a load generator in its own
+process, so it does not share the server's interpreter) to a real `dpgraph serve` process.
+
+Prints acknowledged events/s, p50/p99 acknowledgement latency, how fast the projection
+followed (end-to-end rate and the lag when the load stopped), and the server's RSS.
+Not a test: run it by hand, e.g. `python bench/ingest.py --seconds 30 --connections 32`.
+Needs `wrk` (Debian package `wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
+                             Path(__file__).resolve().parents[2] / "shared"))
+VALID = SHARED / "corpus" / "openlineage" / "valid"
+RUN_ID = "00000000-0000-4000-8000-000000000000"
+
+LUA = r"""
+local bodies = { %(bodies)s }
+local headers = { ["Content-Type"] = "application/json" }
+local counter = 0
+math.randomseed(os.time() + %(seed)d)
+local function uuid()
+  local t = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
+  return (string.gsub(t, "[xy]", function (c)
+    local v = (c == "x") and math.random(0, 0xf) or math.random(8, 0xb)
+    return string.format("%%x", v)
+  end))
+end
+request = function()
+  counter = counter + 1
+  local body = bodies[(counter %% #bodies) + 1]
+  body = string.gsub(body, "%(run_id)s", uuid())
+  return wrk.format("POST", "/api/v1/lineage", headers, body)
+end
+"""
+
+
+def corpus_bodies() -> list[str]:
+    """Valid RunEvents with their runId (and the parent's, if any) replaced by a marker."""
+    out = []
+    for path in sorted(VALID.rglob("*.json")):
+        event = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(event.get("run"), dict):
+            continue
+        event["run"]["runId"] = RUN_ID
+        out.append(json.dumps(event, separators=(",", ":")))
+    return out
+
+
+def lua_script(bodies: list[str]) -> str:
+    quoted = ",\n".join(f"[==[{b}]==]" for b in bodies)
+    return LUA % {"bodies": quoted, "seed": os.getpid(), "run_id": RUN_ID.replace("-", "%-")}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def offsets(url: str) -> dict[str, int]:
+    return dict(httpx.get(url + "/health", timeout=30).json()["offsets"])
+
+
+def wrk_latency(output: str, label: str) -> str:
+    match = re.search(rf"^\s*{label}\s+([\d.]+\w+)", output, re.M)
+    return match.group(1) if match else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    with tempfile.TemporaryDirectory(prefix="dpgraph-ingest-") as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text(lua_script(corpus_bodies()), encoding="utf-8")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dpgraph.cli", "serve", "--port", str(port),
+             "--data-dir", str(Path(tmp) / "data")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(url + "/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            start = offsets(url)
+            t0 = time.perf_counter()
+            run = subprocess.run(
+                ["wrk", "-t", str(args.threads), "-c", str(args.connections),
+                 "-d", f"{args.seconds}s", "--latency", "-s", str(script), url],
+                capture_output=True, text=True, check=True)
+            load_seconds = time.perf_counter() - t0
+            at_stop = offsets(url)
+            while (now := offsets(url))["projected"] < now["log"]:
+                time.sleep(0.2)
+            total_seconds = time.perf_counter() - t0
+            acked = at_stop["log"] - start["log"]
+            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
+            print(f"load: {args.seconds} s, {args.connections} connections (wrk)")
+            print(f"acknowledged: {acked} events, {acked / load_seconds:.0f} events/s; "
+                  f"latency p50 {wrk_latency(run.stdout, '50%')}, "
+                  f"p99 {wrk_latency(run.stdout, '99%')}; "
+                  f"non-2xx: {errors.group(1) if errors else 0}")
+            print(f"projection: lag at end of load {at_stop['log'] - at_stop['projected']} "
+                  f"events; all {now['projected'] - start['projected']} projected after "
+                  f"{total_seconds:.1f} s = {acked / total_seconds:.0f} events/s end to end")
+            print(f"server RSS: {rss_mib(server.pid):.0f} MiB")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""OpenLineage lineage: receiving, validating and projecting events."""

@@ -1,0 +1,127 @@
+"""Lineage receiver service: validate an OpenLineage event, commit it, hand it to projection.
+
+The raw event is the record: it is stored exactly as received (plus the deviations found),
+committed with group commit before the answer, deduplicated by its canonical JSON, and
+projected into the graph by the projection worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from dpgraph.errors import DpgraphError, Finding, InvalidInput
+from dpgraph.lineage.validation import EventValidator, ValidatedEvent, parse_event_body
+from dpgraph.log.sqlite_log import Appended, GroupCommit, NewRecord, SqliteLog, digest_of
+from dpgraph.services.projection_worker import ProjectionWorker
+from dpgraph.services.projector import LINEAGE_EVENT
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: str
+    offset: int
+    duplicate: bool
+    warnings: list[Finding]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"eventId": self.event_id, "logOffset": self.offset,
+                "duplicate": self.duplicate, "warnings": [w.as_dict() for w in self.warnings]}
+
+
+@dataclass
+class BatchReceipt:
+    received: int
+    accepted: list[tuple[int, Receipt]] = field(default_factory=list)
+    failed: list[tuple[int, DpgraphError]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec's batch answer (status, summary, failed_events), plus dpgraph's receipts."""
+        return {
+            "status": "success" if not self.failed else "partial_success",
+            "summary": {"received": self.received, "successful": len(self.accepted),
+                        "failed": len(self.failed), "retriable": 0,
+                        "non_retriable": len(self.failed)},
+            "failed_events": [
+                {"index": i, "reason": f"{e.title}: {e.detail}", "retriable": False,
+                 "errors": [f.as_dict() for f in e.errors]} for i, e in self.failed],
+            "events": [{"index": i, **r.as_dict()} for i, r in self.accepted],
+        }
+
+
+def utc_event_time(value: str) -> str:
+    """eventTime as sortable UTC text; a time without offset is taken as UTC."""
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _key(event: dict[str, Any]) -> str:
+    """Log key of an event: its run, else its job or dataset."""
+    if isinstance(event.get("run"), dict):
+        return f"run:{str(event['run']['runId']).lower()}"
+    if isinstance(event.get("dataset"), dict):
+        return f"dataset:{event['dataset']['namespace']}:{event['dataset']['name']}"
+    return f"job:{event['job']['namespace']}:{event['job']['name']}"
+
+
+def to_record(v: ValidatedEvent) -> NewRecord:
+    return NewRecord(
+        kind=LINEAGE_EVENT,
+        key=_key(v.event),
+        payload={"event": v.event, "kind": v.kind, "specVersion": v.spec_version,
+                 "warnings": [w.as_dict() for w in v.warnings],
+                 "invalidFacets": sorted(v.invalid_facets)},
+        unique=True,
+        digest=digest_of(v.event),
+        event_time=utc_event_time(v.event["eventTime"]),
+    )
+
+
+class LineageReceiver:
+    def __init__(self, log: SqliteLog, validator: EventValidator,
+                 projection: ProjectionWorker) -> None:
+        self._log = log
+        self._commit = GroupCommit(log)
+        self._validator = validator
+        self._projection = projection
+
+    def receive(self, body: bytes) -> Receipt:
+        validated = self._validator.validate(parse_event_body(body))
+        (appended,) = self._commit.append([to_record(validated)])
+        self._projection.submit(appended.record.offset)
+        return _receipt(appended, validated)
+
+    def receive_batch(self, body: bytes) -> BatchReceipt:
+        events = parse_event_body(body)
+        if not isinstance(events, list):
+            raise InvalidInput("a batch is a JSON array of OpenLineage events")
+        batch = BatchReceipt(received=len(events))
+        valid: list[tuple[int, ValidatedEvent]] = []
+        for i, event in enumerate(events):
+            try:
+                valid.append((i, self._validator.validate(event)))
+            except DpgraphError as exc:  # each event is accepted or refused on its own
+                batch.failed.append((i, exc))
+        if valid:
+            appended = self._commit.append([to_record(v) for _, v in valid])
+            self._projection.submit(max(a.record.offset for a in appended))
+            batch.accepted = [(i, _receipt(a, v)) for (i, v), a in zip(valid, appended,
+                                                                        strict=True)]
+        return batch
+
+    def events(self, *, before: str | None, after: str | None, limit: int, offset: int,
+               descending: bool) -> dict[str, Any]:
+        """Raw events in Marquez's shape, filtered on eventTime."""
+        records, total = self._log.by_time(
+            LINEAGE_EVENT, after=utc_event_time(after) if after else None,
+            before=utc_event_time(before) if before else None,
+            limit=limit, skip=offset, descending=descending)
+        return {"events": [r.payload["event"] for r in records], "totalCount": total}
+
+
+def _receipt(appended: Appended, validated: ValidatedEvent) -> Receipt:
+    return Receipt(appended.record.digest, appended.record.offset, appended.duplicate,
+                   validated.warnings)
