@@ -139,6 +139,10 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+        replay = subprocess.run(
+            [sys.executable, "-m", "dpgraph.cli", "replay", "--data-dir",
+             str(Path(tmp) / "data")], capture_output=True, text=True, check=True)
+        print(f"replay: {replay.stdout.strip()}")
 
 
 if __name__ == "__main__":

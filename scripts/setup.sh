@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates .venv (if missing) and installs dpgraph with its test tools, and .venv-dbt with the
-# real dbt producer (dbt-core, dbt-duckdb, openlineage-dbt) that the end-to-end tests run:
-# its pins are not ours, so it lives in an environment of its own. Idempotent.
+# Creates .venv (if missing) and installs dpgraph with its test tools, plus the real producers
+# the end-to-end lineage tests run, each in an environment of its own because their pins are
+# not ours: .venv-dbt (dbt-core, dbt-duckdb, openlineage-dbt) and .venv-airflow (Airflow 3
+# with the OpenLineage provider). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -14,4 +15,9 @@ if [ ! -x .venv-dbt/bin/dbt-ol ]; then
   "$PYTHON" -m venv .venv-dbt
   .venv-dbt/bin/python -m pip install --quiet --upgrade pip
   .venv-dbt/bin/python -m pip install --quiet -r requirements-dbt.txt
+fi
+if [ ! -x .venv-airflow/bin/airflow ]; then
+  "$PYTHON" -m venv .venv-airflow
+  .venv-airflow/bin/python -m pip install --quiet --upgrade pip
+  .venv-airflow/bin/python -m pip install --quiet -r requirements-airflow.txt
 fi

@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info")
+                log_level="info", access_log=settings.access_log)
     return EXIT_OK
 
 

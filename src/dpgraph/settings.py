@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     store: Literal["oxigraph"] = Field("oxigraph", description="graph store backend kind")
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest accepted body")
     demo: bool = False
+    access_log: bool = Field(False, description="log every HTTP request (noisy under load)")
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")

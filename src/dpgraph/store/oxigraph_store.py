@@ -21,6 +21,8 @@ from pyoxigraph import (
 from dpgraph.errors import StoreLocked, StoreUnavailable
 from dpgraph.store.base import register_backend
 
+FLUSH_EVERY_QUADS = 100_000
+
 
 class OxigraphStore:
     kind: ClassVar[str] = "oxigraph"
@@ -30,6 +32,7 @@ class OxigraphStore:
             if path is not None:
                 path.mkdir(parents=True, exist_ok=True)
             self._store = Store(str(path)) if path is not None else Store()
+            self._unflushed = 0
         except OSError as exc:
             if "lock" in str(exc).lower():
                 raise StoreLocked(f"graph store {path} is opened by another process") from exc
@@ -57,6 +60,13 @@ class OxigraphStore:
 
     def add_quads(self, quads: Sequence[Quad]) -> None:
         self._store.extend(quads)
+        # RocksDB keeps written quads in memtables until a flush: measured ~750 bytes of
+        # RSS per quad without one (1.4 GiB after 1.8M quads), ~150 with a flush every
+        # 100k. Flushing bounds the server's memory under a steady stream of events.
+        self._unflushed += len(quads)
+        if self._unflushed >= FLUSH_EVERY_QUADS:
+            self._store.flush()
+            self._unflushed = 0
 
     def update(self, sparql: str) -> None:
         self._store.update(sparql)
