@@ -9,6 +9,8 @@ from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
 from dpgraph.services.lineage import LineageReceiver
+from dpgraph.services.lineage_links import LineageLinks
+from dpgraph.services.lineage_read import LineageReader
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
@@ -28,6 +30,8 @@ class Runtime:
     artefacts: Artefacts
     projection: ProjectionWorker
     lineage: LineageReceiver
+    lineage_read: LineageReader
+    links: LineageLinks
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
@@ -59,4 +63,6 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     worker.start()
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
     lineage = LineageReceiver(log, EventValidator(), worker)
-    return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage)
+    links = LineageLinks(store, registry, worker, log.head)
+    return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
+                   LineageReader(store, log, worker), links)

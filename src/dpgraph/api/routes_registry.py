@@ -90,6 +90,13 @@ def product_version(rt: Rt, product_id: str, offset: int) -> dict[str, Any]:
     return rt.registry.version(product_id, offset)
 
 
+@router.get("/products/{product_id}/datasets", tags=["products", "lineage"])
+def product_datasets(rt: Rt, product_id: str) -> list[dict[str, Any]]:
+    """Lineage datasets that materialise the product's representations (same normalized
+    location, directly or through a symlink), with field → attribute → element → term."""
+    return rt.links.product_datasets(product_id)
+
+
 @router.post("/products/{product_id}/deprecation", tags=["products"], status_code=201)
 def deprecate_product(rt: Rt, product_id: str, body: Deprecation) -> dict[str, Any]:
     """Deprecate (or retire) instead of deleting: the product stays visible with its reason."""

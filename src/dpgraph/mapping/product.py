@@ -24,6 +24,7 @@ from dpgraph.descriptor import (
     ReferenceMapping,
     Representation,
 )
+from dpgraph.lineage.naming import normalize_uri
 
 
 @dataclass
@@ -104,6 +105,8 @@ def _representation(g: MappedGraph, pid: str, p: NamedNode, rep: Representation,
     g.add(r, v.DCT_IDENTIFIER, Literal(rep.id))
     g.add(r, v.REPRESENTATION_KIND, text(rep.kind))
     g.add(r, v.LOCATION, typed(rep.location, v.XSD_ANYURI) if rep.location else None)
+    if rep.location and "://" in rep.location:
+        g.add(r, v.NORMALIZED_LOCATION, Literal(normalize_uri(rep.location)))
     g.add(r, v.FORMAT, text(rep.format))
     g.add(r, v.STORAGE_LAYER_OF, v.STORAGE_LAYERS.get(rep.storageLayer or ""))
     g.add(r, v.HISTORIZATION, v.HISTORIZATIONS.get(rep.historization or ""))

@@ -1,0 +1,93 @@
+"""Lineage datasets link to registered representations, fields to attributes and elements,
+whatever the order in which the product and its lineage arrive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import EXAMPLES
+from fastapi.testclient import TestClient
+
+from dpgraph.api.app import create_app
+from dpgraph.demo import demo_products, load_demo
+from dpgraph.settings import Settings
+
+JSON = {"Content-Type": "application/json"}
+EVENT = {
+    "eventType": "COMPLETE", "eventTime": "2026-11-24T10:00:00Z",
+    "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/dbt",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    "run": {"runId": "0192e8b4-0000-7000-8000-000000000001"},
+    "job": {"namespace": "mesh-dbt", "name": "mesh.sales_orders"},
+    "inputs": [],
+    "outputs": [
+        {"namespace": "duckdb:///data/mesh.duckdb", "name": "mesh.main.sales_orders",
+         "facets": {"schema": {
+             "_producer": "https://example.org/p",
+             "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
+                           "#/$defs/SchemaDatasetFacet",
+             "fields": [{"name": "order_id", "type": "VARCHAR"},
+                        {"name": "customer_id", "type": "VARCHAR"},
+                        {"name": "loaded_at", "type": "TIMESTAMP"}]}}},
+        {"namespace": "hive://metastore", "name": "sales.orders_v3",
+         "facets": {"symlinks": {
+             "_producer": "https://example.org/p",
+             "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json"
+                           "#/$defs/SymlinksDatasetFacet",
+             "identifiers": [{"namespace": "s3://mesh-sales-gold", "name": "sales_orders",
+                              "type": "TABLE"}]}}},
+    ],
+}
+
+
+def _links(c: TestClient) -> list[dict]:
+    r = c.get("/api/v1/products/sales-orders/datasets")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _register_demo(c: TestClient) -> None:
+    load_demo(c.app.state.runtime.registry, EXAMPLES)  # type: ignore[attr-defined]
+
+
+def test_links_are_the_same_whichever_arrives_first(tmp_path: Path) -> None:
+    answers = []
+    for order in ("product-first", "lineage-first"):
+        with TestClient(create_app(Settings(data_dir=tmp_path / order))) as c:
+            if order == "product-first":
+                _register_demo(c)
+            assert c.post("/api/v1/lineage", content=json.dumps(EVENT), headers=JSON).is_success
+            if order == "lineage-first":
+                _register_demo(c)
+            answers.append(_links(c))
+    assert answers[0] == answers[1]
+    by_rep = {(a["representation"], a["linkedBy"]): a for a in answers[0]}
+    duck = by_rep[("sales-orders-duckdb", "location")]
+    assert duck["dataset"]["nodeId"] == "dataset:duckdb:///data/mesh.duckdb:mesh.main.sales_orders"
+    fields = {f["field"]: f for f in duck["fields"]}
+    assert fields["customer_id"] == {"field": "customer_id", "column": "customer_id",
+                                     "element": "customer_id", "term": "customer-identifier",
+                                     "classification": "confidential"}
+    assert fields["loaded_at"]["element"] is None  # a column the product does not declare
+    # The delta representation is materialised by the hive table through its symlink.
+    delta = by_rep[("sales-orders-delta", "symlink")]
+    assert delta["dataset"] == {"namespace": "hive://metastore", "name": "sales.orders_v3",
+                                "nodeId": "dataset:hive://metastore:sales.orders_v3"}
+
+
+def test_a_product_without_lineage_has_no_datasets(demo_client: TestClient) -> None:
+    assert demo_client.get("/api/v1/products/customer-consent/datasets").json() == []
+    assert demo_client.get("/api/v1/products/nope/datasets").status_code == 404
+
+
+def test_representation_locations_carry_the_normalized_form() -> None:
+    from dpgraph import vocab as v
+    from dpgraph.mapping.product import product_to_rdf
+
+    d = next(p for p in demo_products(EXAMPLES / "products") if p.id == "sales-orders")
+    locations = {t.object.value for t in product_to_rdf(d).triples
+                 if t.predicate == v.NORMALIZED_LOCATION}
+    assert locations == {"s3://mesh-sales-gold/sales_orders",
+                         "duckdb:///data/mesh.duckdb/main.sales_orders",
+                         "kafka://kafka.mesh.internal:9092/sales.orders.v3"}
