@@ -410,15 +410,15 @@ def test_dataset_fields_come_from_the_latest_schema(client: TestClient) -> None:
     post(client, event("orders", run_id(52), "COMPLETE", "2025-06-03T00:00:00Z", [],
                        [ds(orders, **schema(("order_id", "varchar"), customer))]))
     detail = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/{orders}")
-    assert [(f["name"], f["type"]) for f in detail["fields"]] == [
-        ("customer", "struct"), ("customer.id", "bigint"), ("customer.name", "varchar"),
-        ("order_id", "varchar")]
+    assert [(f["name"], f["type"]) for f in detail["fields"]] == [  # the producer's order
+        ("order_id", "varchar"), ("customer", "struct"), ("customer.id", "bigint"),
+        ("customer.name", "varchar")]
     versions = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/{orders}/versions")
     assert versions["totalCount"] == 3
     assert [(v["runId"], v["version"], v["createdAt"], [f["name"] for f in v["fields"]],
              v["createdByRun"]["state"]) for v in versions["versions"]] == [
         (run_id(52), run_id(52), "2025-06-03T00:00:00Z",
-         ["customer", "customer.id", "customer.name", "order_id"], "COMPLETED"),
+         ["order_id", "customer", "customer.id", "customer.name"], "COMPLETED"),
         (run_id(51), run_id(51), "2025-06-02T00:00:00Z", [], "COMPLETED"),
         (run_id(50), run_id(50), "2025-06-01T00:00:00Z", ["order_id", "amount"], "COMPLETED")]
     assert versions["versions"][0]["id"] == {"namespace": PG, "name": orders,
@@ -647,3 +647,14 @@ def field_paths(dataset: dict[str, Any]) -> dict[str, str | None]:
 
     walk(((dataset.get("facets") or {}).get("schema") or {}).get("fields"), "")
     return out
+
+
+def test_schema_fields_read_back_in_the_producers_order(client: TestClient) -> None:
+    """No ordinal positions given: the order of the schema facet's array is kept."""
+    post(client, event("order_sink", run_id(900), "COMPLETE", "2026-11-24T10:00:00Z",
+                       outputs=[ds("orders_sorted", **schema(("zeta", "INT"), ("alpha", "TEXT"),
+                                                              ("mid", "DATE")))]))
+    dataset = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/orders_sorted")
+    assert [f["name"] for f in dataset["fields"]] == ["zeta", "alpha", "mid"]
+    versions = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/orders_sorted/versions")
+    assert [f["name"] for f in versions["versions"][0]["fields"]] == ["zeta", "alpha", "mid"]

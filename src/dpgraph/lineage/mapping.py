@@ -584,7 +584,7 @@ class _Mapper:
     def _fields(self, use: _Use, fields: Any, parent: NamedNode | None, prefix: str) -> None:
         if not isinstance(fields, list):
             return
-        for f in fields:
+        for index, f in enumerate(fields):
             name = f.get("name") if isinstance(f, dict) else None
             if not isinstance(name, str):
                 continue
@@ -598,6 +598,7 @@ class _Mapper:
             self.add(node, v.FIELD_TYPE, _text(f.get("type")))
             self.add(node, v.DCT_DESCRIPTION, _text(f.get("description")))
             self.add(node, v.ORDINAL_POSITION, _integer(f.get("ordinal_position")))
+            self.add(node, v.FIELD_INDEX, Literal(index))
             if parent is not None:
                 self.add(node, v.SUBFIELD_OF, parent)
             if use.version is not None:

@@ -285,12 +285,13 @@ class EntityReads:
         """The schema fields one event graph states for the datasets (through their version
         nodes, or on the datasets themselves for events without a run)."""
         rows = self._select(f"""{PREFIXES}
-            SELECT DISTINCT ?f ?type ?desc ?pos WHERE {{ GRAPH {ref(graph)} {{
+            SELECT DISTINCT ?f ?type ?desc ?pos ?idx WHERE {{ GRAPH {ref(graph)} {{
                 ?e a dpg:LineageEvent . {values("ds", datasets)}
                 {{ ?h dpg:versionOf ?ds ; dpg:hasSchemaField ?f }}
                 UNION {{ FILTER NOT EXISTS {{ ?e dpg:aboutRun ?r }} ?ds dpg:hasField ?f }}
                 OPTIONAL {{ ?f dpg:fieldType ?type }} OPTIONAL {{ ?f dct:description ?desc }}
-                OPTIONAL {{ ?f dpg:ordinalPosition ?pos }} }} }}""")
+                OPTIONAL {{ ?f dpg:ordinalPosition ?pos }}
+                OPTIONAL {{ ?f dpg:fieldIndex ?idx }} }} }}""")
         return fields_of(rows)
 
     def version_fields(self, versions: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -299,33 +300,45 @@ class EntityReads:
         rows: dict[str, list[Any]] = {}
         for batch in chunks(versions):
             for row in self._select(f"""{PREFIXES}
-                SELECT ?ver ?f ?type ?desc ?pos ?t WHERE {{ {values("ver", batch)}
+                SELECT ?ver ?f ?type ?desc ?pos ?idx ?t WHERE {{ {values("ver", batch)}
                     GRAPH ?g {{ ?ver dpg:hasSchemaField ?f . ?e dpg:eventTime ?t .
                         OPTIONAL {{ ?f dpg:fieldType ?type }}
                         OPTIONAL {{ ?f dct:description ?desc }}
-                        OPTIONAL {{ ?f dpg:ordinalPosition ?pos }} }} }}
+                        OPTIONAL {{ ?f dpg:ordinalPosition ?pos }}
+                        OPTIONAL {{ ?f dpg:fieldIndex ?idx }} }} }}
                 ORDER BY ?t"""):
                 rows.setdefault(row["ver"].value, []).append(row)
         return {ver: fields_of(rs) for ver, rs in rows.items()}
 
 
 def fields_of(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """Marquez's Field objects (nested fields by dotted path), in schema order when the
-    producer gave positions, else by name; later rows override earlier ones."""
+    """Marquez's Field objects (nested fields by dotted path), in schema order: the
+    producer's ordinal positions when given, else the order of the schema facet's array;
+    later rows override earlier ones."""
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         _, _, path = field_of(row["f"].value)
         entry = found.setdefault(path, {"name": path, "type": None, "tags": [],
-                                        "description": None, "_pos": None})
+                                        "description": None, "_pos": None, "_idx": None})
         if row["type"] is not None:
             entry["type"] = row["type"].value
         if row["desc"] is not None:
             entry["description"] = row["desc"].value
         if row["pos"] is not None:
             entry["_pos"] = int(row["pos"].value)
-    ordered = sorted(found.values(), key=lambda f: (f["_pos"] is None, f["_pos"] or 0,
-                                                    f["name"]))
-    return [{k: x for k, x in f.items() if k != "_pos"} for f in ordered]
+        if row["idx"] is not None:
+            entry["_idx"] = int(row["idx"].value)
+    def rank(path: str) -> tuple[Any, ...]:
+        # A nested field sorts right after its parent, in its own level's order.
+        f = found.get(path)
+        parent = path.rsplit(".", 1)[0] if "." in path else None
+        here = (f is None or (f["_pos"] is None and f["_idx"] is None),
+                f["_pos"] if f and f["_pos"] is not None else (f["_idx"] if f else 0) or 0,
+                path.rsplit(".", 1)[-1])
+        return ((*rank(parent), here) if parent is not None and parent in found else (here,))
+
+    ordered = sorted(found.values(), key=lambda f: rank(f["name"]))
+    return [{k: x for k, x in f.items() if k not in ("_pos", "_idx")} for f in ordered]
 
 
 def run_summary(events: list[tuple[dt.datetime, str | None, str | None, str | None]]
