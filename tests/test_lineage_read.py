@@ -27,7 +27,7 @@ FACET_VERSIONS = {
     "SchemaDatasetFacet": "1-2-0", "SymlinksDatasetFacet": "1-0-1",
     "SQLJobFacet": "1-1-0", "DocumentationJobFacet": "1-1-0", "JobTypeJobFacet": "2-0-3",
     "ParentRunFacet": "1-2-0", "NominalTimeRunFacet": "1-0-1", "ErrorMessageRunFacet": "1-0-1",
-    "DatasourceDatasetFacet": "1-0-1",
+    "DatasourceDatasetFacet": "1-0-1", "ColumnLineageDatasetFacet": "1-2-0",
 }
 PG = "postgres://db:5432"
 WH = "warehouse"
@@ -658,3 +658,22 @@ def test_schema_fields_read_back_in_the_producers_order(client: TestClient) -> N
     assert [f["name"] for f in dataset["fields"]] == ["zeta", "alpha", "mid"]
     versions = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/orders_sorted/versions")
     assert [f["name"] for f in versions["versions"][0]["fields"]] == ["zeta", "alpha", "mid"]
+
+
+def test_a_dataset_event_shows_its_schema_not_fields_only_lineage_names(
+        client: TestClient) -> None:
+    lineage = facet("ColumnLineageDatasetFacet", fields={
+        "total": {"inputFields": [{"namespace": PG, "name": "public.src", "field": "amount",
+                                   "transformations": [{"type": "DIRECT",
+                                                        "subtype": "TRANSFORMATION"}]}]}})
+    dataset_event = {
+        "eventTime": "2026-11-24T11:00:00Z", "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": {"namespace": PG, "name": "public.report", "facets": {
+            **schema(("id", "INT")), "columnLineage": lineage}}}
+    r = client.post("/api/v1/lineage", content=json.dumps(dataset_event), headers=JSON)
+    assert r.status_code == 201, r.text
+    report = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/public.report")
+    assert [f["name"] for f in report["fields"]] == ["id"]  # "total" is only lineage-named
+    source = get(client, f"/api/v1/namespaces/{enc(PG)}/datasets/public.src")
+    assert source["fields"] == []  # no schema was ever reported for the source

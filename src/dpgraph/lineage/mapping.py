@@ -601,8 +601,9 @@ class _Mapper:
             self.add(node, v.FIELD_INDEX, Literal(index))
             if parent is not None:
                 self.add(node, v.SUBFIELD_OF, parent)
-            if use.version is not None:
-                self.add(use.version, v.HAS_SCHEMA_FIELD, node)
+            # The run's version, or the dataset itself in an event without a run, so that
+            # schema fields stay apart from fields only column lineage names.
+            self.add(use.subject, v.HAS_SCHEMA_FIELD, node)
             self._fields(use, f.get("fields"), node, path)
 
     def defer_column_lineage(self, use: _Use, facet: dict[str, Any], ptr: str) -> None:

@@ -271,7 +271,7 @@ class EntityReads:
             for row in self._select(f"""{PREFIXES}
                 SELECT ?ds ?g (MAX(?t) AS ?last) WHERE {{ {values("ds", batch)} GRAPH ?g {{
                     {{ ?ver dpg:versionOf ?ds . FILTER EXISTS {{ ?ver dpg:hasSchemaField ?f }} }}
-                    UNION {{ ?ds dpg:hasField ?f . FILTER NOT EXISTS {{ ?e0 dpg:aboutRun ?r }} }}
+                    UNION {{ ?ds dpg:hasSchemaField ?f }}
                     ?e dpg:eventTime ?t }} }} GROUP BY ?ds ?g"""):
                 d, t, g = owner[row["ds"].value], parse_time(row["last"].value), row["g"].value
                 if d not in latest or (t, g) > latest[d]:
@@ -288,7 +288,7 @@ class EntityReads:
             SELECT DISTINCT ?f ?type ?desc ?pos ?idx WHERE {{ GRAPH {ref(graph)} {{
                 ?e a dpg:LineageEvent . {values("ds", datasets)}
                 {{ ?h dpg:versionOf ?ds ; dpg:hasSchemaField ?f }}
-                UNION {{ FILTER NOT EXISTS {{ ?e dpg:aboutRun ?r }} ?ds dpg:hasField ?f }}
+                UNION {{ ?ds dpg:hasSchemaField ?f }}
                 OPTIONAL {{ ?f dpg:fieldType ?type }} OPTIONAL {{ ?f dct:description ?desc }}
                 OPTIONAL {{ ?f dpg:ordinalPosition ?pos }}
                 OPTIONAL {{ ?f dpg:fieldIndex ?idx }} }} }}""")
