@@ -8,6 +8,7 @@
     ├── NotFound                      404
     ├── Conflict                      409
     ├── InvalidRegistration           422  carries the findings (schema or SHACL)
+    ├── InvalidEvent                  422  an OpenLineage event that cannot be projected
     ├── StoreLocked                   409  data directory held by another process
     └── StoreUnavailable              503
 
@@ -84,6 +85,14 @@ class Conflict(DpgraphError):
 class InvalidRegistration(DpgraphError):
     status = 422
     title = "Registration refused"
+
+
+class InvalidEvent(DpgraphError):
+    """An OpenLineage event that cannot be projected; ``errors`` lists every reason, each
+    naming the JSON pointer and the rule."""
+
+    status = 422
+    title = "Event refused"
 
 
 class StoreLocked(DpgraphError):

@@ -53,7 +53,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from dpgraph.errors import DpgraphError, Finding, InvalidInput
+from dpgraph.errors import Finding, InvalidEvent, InvalidInput
 
 SPEC_BASE = "https://openlineage.io/spec/"
 KINDS = ("RunEvent", "DatasetEvent", "JobEvent")
@@ -81,13 +81,6 @@ _FACET_CONTAINERS = ("facets", "inputFacets", "outputFacets")
 _BASE_FIELDS = ("_producer", "_schemaURL", "_deleted")
 _MAX_FINDINGS = 100
 _MAX_FACET_MESSAGES = 3
-
-
-class InvalidEvent(DpgraphError):
-    """An OpenLineage event that cannot be projected; ``errors`` lists every reason."""
-
-    status = 422
-    title = "Event refused"
 
 
 @dataclass(frozen=True)
