@@ -9,6 +9,7 @@ from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
 from dpgraph.services.lineage import LineageReceiver
+from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
 from dpgraph.services.lineage_read import LineageReader
 from dpgraph.services.projection_worker import ProjectionWorker
@@ -32,6 +33,7 @@ class Runtime:
     lineage: LineageReceiver
     lineage_read: LineageReader
     links: LineageLinks
+    lineage_index: LineageIndex | None = None
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
@@ -55,7 +57,9 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
         lock.release()
         raise
     artefacts = Artefacts(settings.home)
-    projector = Projector(store, log, artefacts.ontology)
+    index = LineageIndex()
+    index.load(log)  # the current lineage adjacency, from every event of the log
+    projector = Projector(store, log, artefacts.ontology, index)
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -65,4 +69,4 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     lineage = LineageReceiver(log, EventValidator(), worker)
     links = LineageLinks(store, registry, worker, log.head)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, log, worker), links)
+                   LineageReader(store, log, worker, index), links, index)

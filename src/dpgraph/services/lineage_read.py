@@ -38,6 +38,7 @@ from dpgraph.services.lineage_entities import (
 )
 from dpgraph.services.lineage_graph import (
     PREFIXES,
+    Adjacency,
     Aliases,
     JobLineage,
     NodeRef,
@@ -59,6 +60,7 @@ from dpgraph.services.lineage_graph import (
     traverse,
     values,
 )
+from dpgraph.services.lineage_index import IndexAdjacency, IndexAliases, LineageIndex
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.store.base import GraphStore
 
@@ -74,10 +76,13 @@ def _edge_key(edge: dict[str, Any]) -> tuple[str, str]:
 
 
 class LineageReader:
-    def __init__(self, store: GraphStore, log: SqliteLog, projection: ProjectionWorker) -> None:
+    def __init__(self, store: GraphStore, log: SqliteLog, projection: ProjectionWorker,
+                 index: LineageIndex | None = None) -> None:
         self._store = store
         self._log = log
         self._projection = projection
+        # The current adjacency in memory (same answers as SparqlAdjacency without asOf).
+        self._index = index
         self._e = EntityReads(self._select)
 
     # ------------------------------------------------------------------ plumbing
@@ -127,14 +132,20 @@ class LineageReader:
         node = parse_node_id(node_id)
         as_of_term = as_of_literal(as_of)
         self._sync()
-        aliases = Aliases(self._select)
+        aliases: Aliases | IndexAliases
+        adj: Adjacency
+        if as_of_term is None and self._index is not None:
+            adj = IndexAdjacency(self._index)
+            aliases = adj.aliases
+        else:
+            aliases = Aliases(self._select)
+            adj = SparqlAdjacency(self._select, aliases, as_of_term)
         if node.kind == "datasetField":
             node = NodeRef("dataset", tuple(r[:2] for r in node.readings))
         start = self._resolve(node)
         kind = "JOB" if node.kind == "job" else "DATASET"
         if kind == "DATASET":
             start = aliases.canonical(start)
-        adj = SparqlAdjacency(self._select, aliases, as_of_term)
         sub = traverse(start, kind, depth, adj)
         node_ids = {n: job_node_id(n) if k == "JOB" else dataset_node_id(n)
                     for n, k in sub.nodes.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from pyoxigraph import Literal, Quad, RdfFormat, Triple, parse
 
@@ -71,11 +72,21 @@ def deprecation_update(record: LogRecord) -> str:
                 {" ; ".join(extra)} }} }}"""
 
 
+class EventSink(Protocol):
+    """Told about lineage events once they are stored (an in-memory index of them)."""
+
+    def add(self, records: list[LogRecord]) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class Projector:
-    def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path) -> None:
+    def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path,
+                 events: EventSink | None = None) -> None:
         self._store = store
         self._log = log
         self._ontology = ontology
+        self._events = events
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
             CATALOG_REGISTERED: self._catalog_registered,
@@ -109,6 +120,8 @@ class Projector:
     def _flush_events(self, events: list[LogRecord]) -> None:
         if events:
             self._store.add_quads([q for r in events for q in lineage_quads(r)])
+            if self._events is not None:
+                self._events.add(events)
             events.clear()
 
     def bootstrap(self) -> None:
@@ -131,6 +144,8 @@ class Projector:
 
     def rebuild(self) -> int:
         self._store.clear()
+        if self._events is not None:
+            self._events.clear()
         self._log.set_projected(PROJECTION, 0)
         self.bootstrap()
         return self.catch_up()

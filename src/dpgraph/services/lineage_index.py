@@ -1,0 +1,354 @@
+"""An in-memory adjacency index of the current lineage (no ``asOf``), behind :class:`Adjacency`.
+
+It gives exactly the answers :class:`~dpgraph.services.lineage_graph.SparqlAdjacency` computes
+from the event graphs when ``as_of`` is None, without a query per traversal level:
+
+- per job: the key ``(terminal, eventTime, jobVersion)`` of its best event (the largest, as
+  :func:`~dpgraph.services.lineage_graph.current_versions` picks it), the inputs and outputs
+  of that event (every event of one version has the same ones, the version being their
+  digest), and per (direction, dataset as reported) the first and last eventTime over all the
+  job's events;
+- per dataset: the jobs that read or wrote it in any event;
+- the ``aliasOf`` links of symlinks facets, grouped in components whose canonical dataset is
+  chosen as :class:`~dpgraph.services.lineage_graph.Aliases` chooses it.
+
+It is fed with the raw log records (``lineage.event``), extracting only what the mapping
+(:mod:`dpgraph.lineage.mapping`) would write as ``aboutJob``, ``aboutRun``, ``eventTime``,
+``eventType``, ``jobVersion``, ``hasInput``/``hasOutput`` and ``aliasOf``, with the mapping's
+own normalisations. Built at start-up from the log, updated by the projector after each batch
+is stored, cleared on a rebuild. One lock guards the state; readers get copies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dpgraph.lineage import iris
+from dpgraph.lineage.mapping import _pointer, job_version, utc_datetime
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.services.lineage_graph import (
+    TERMINAL,
+    Edge,
+    JobLineage,
+    dataset_of,
+    parse_time,
+)
+
+LINEAGE_EVENT = "lineage.event"
+
+
+# --- extraction of the lineage facts of one event -------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What one event contributes to the adjacency (the event graph's relevant triples)."""
+
+    job: str | None  # dpg:aboutJob (None for a DatasetEvent)
+    time: dt.datetime  # dpg:eventTime
+    terminal: bool  # no run, or a terminal eventType
+    version: str | None  # dpg:jobVersion
+    edges: tuple[tuple[str, str], ...]  # (direction "in"/"out", dataset IRI)
+    aliases: tuple[tuple[str, str], ...]  # (alias IRI, dataset IRI): alias dpg:aliasOf dataset
+
+
+def _dataset_ref(ref: Any) -> tuple[str, str] | None:
+    if not isinstance(ref, dict):
+        return None
+    ns, name = ref.get("namespace"), ref.get("name")
+    if not (isinstance(ns, str) and isinstance(name, str) and ns and name):
+        return None
+    return ns, name
+
+
+def _symlinks(ds: str, facets: Any, pointer: str, invalid: frozenset[str],
+              out: list[tuple[str, str]]) -> None:
+    """The aliasOf links the mapping's symlinks handler writes for one dataset's facets."""
+    if not isinstance(facets, dict) or "symlinks" not in facets:
+        return
+    facet = facets["symlinks"]
+    if (_pointer(pointer, "symlinks") in invalid or not isinstance(facet, dict)
+            or facet.get("_deleted") is True):
+        return  # kept raw, not projected
+    identifiers = facet.get("identifiers")
+    for ident in identifiers if isinstance(identifiers, list) else ():
+        ref = _dataset_ref(ident)
+        if ref is None:
+            continue
+        alias = iris.dataset_iri(*ref)
+        if alias != ds:
+            out.append((alias, ds))
+
+
+def event_facts(event: dict[str, Any], invalid_facets: frozenset[str] = frozenset()
+                ) -> EventFacts:
+    """The lineage facts of one event; raises ValueError where the mapping does."""
+    kind = ("run" if isinstance(event.get("run"), dict)
+            else "job" if isinstance(event.get("job"), dict)
+            else "dataset" if isinstance(event.get("dataset"), dict) else None)
+    if kind is None:
+        raise ValueError("not an OpenLineage RunEvent, JobEvent or DatasetEvent")
+    event_time = event.get("eventTime")
+    if not isinstance(event_time, str):
+        raise ValueError("eventTime is missing")
+    time = parse_time(utc_datetime(event_time))
+    aliases: list[tuple[str, str]] = []
+    if kind == "dataset":
+        dataset = event["dataset"]
+        ref = _dataset_ref(dataset)
+        if ref is None:
+            raise ValueError("dataset.namespace and dataset.name are required")
+        _symlinks(iris.dataset_iri(*ref), dataset.get("facets"), "/dataset/facets",
+                  invalid_facets, aliases)
+        return EventFacts(None, time, False, None, (), tuple(aliases))
+    job_obj = event["job"]
+    ns, name = job_obj.get("namespace"), job_obj.get("name")
+    if not (isinstance(ns, str) and isinstance(name, str)):
+        raise ValueError("job.namespace and job.name are required")
+    terminal = True
+    if kind == "run":
+        run_id = event["run"].get("runId")
+        if not isinstance(run_id, str) or not run_id:
+            raise ValueError("run.runId is required")
+        event_type = event.get("eventType")
+        terminal = isinstance(event_type, str) and event_type.upper() in TERMINAL
+    seen: dict[str, list[tuple[str, str]]] = {"inputs": [], "outputs": []}
+    edges: list[tuple[str, str]] = []
+    for side in ("inputs", "outputs"):
+        entries = event.get(side)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            ref = _dataset_ref(entry)
+            if ref is None:
+                continue
+            seen[side].append(ref)
+            ds = sys.intern(iris.dataset_iri(*ref))  # one string per dataset across events
+            edges.append(("in" if side == "inputs" else "out", ds))
+            _symlinks(ds, entry.get("facets"), f"/{side}/{i}/facets", invalid_facets, aliases)
+    job_facets = job_obj.get("facets")
+    location = None
+    if isinstance(job_facets, dict) and isinstance(job_facets.get("sourceCodeLocation"), dict):
+        url = job_facets["sourceCodeLocation"].get("url")
+        location = url if isinstance(url, str) else None
+    version = job_version(ns, name, seen["inputs"], seen["outputs"], location)
+    return EventFacts(sys.intern(iris.job_iri(ns, name)), time, terminal, version,
+                      tuple(dict.fromkeys(edges)), tuple(aliases))
+
+
+def record_facts(record: LogRecord) -> EventFacts:
+    p = record.payload
+    return event_facts(p["event"], frozenset(p.get("invalidFacets", ())))
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Job:
+    best: tuple[bool, dt.datetime, str]
+    current: tuple[tuple[str, str], ...]
+    # (direction, dataset as reported) -> (first, last) eventTime
+    spans: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
+
+
+class LineageIndex:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._seen: set[str] = set()
+        self._jobs: dict[str, _Job] = {}
+        self._ds_jobs: dict[str, set[str]] = {}
+        self._links: set[tuple[str, str]] = set()
+        self._neighbours: dict[str, set[str]] = {}
+        self._canonical: dict[str, str] = {}
+        self._members: dict[str, frozenset[str]] = {}
+        self._dirty: set[str] = set()
+        self._cache: dict[str, JobLineage] = {}
+
+    # ---------------------------------------------------------------- feeding
+    def clear(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def load(self, log: SqliteLog) -> int:
+        """Add every lineage event of the log; returns how many records were read."""
+        n = 0
+        batch: list[LogRecord] = []
+        for record in log.read():
+            if record.kind != LINEAGE_EVENT:
+                continue
+            batch.append(record)
+            n += 1
+            if len(batch) >= 1000:
+                self.add(batch)
+                batch = []
+        self.add(batch)
+        return n
+
+    def add(self, records: Iterable[LogRecord]) -> None:
+        """Add lineage event records (others are ignored); adding one twice changes nothing."""
+        facts: list[tuple[str, EventFacts]] = []
+        with self._lock:
+            todo = [r for r in records
+                    if r.kind == LINEAGE_EVENT and r.digest not in self._seen]
+        for r in todo:
+            try:
+                facts.append((r.digest, record_facts(r)))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # the mapping refuses it too; the receiver never stores such events
+        with self._lock:
+            for digest, f in facts:
+                if digest in self._seen:
+                    continue
+                self._seen.add(digest)
+                self._add(f)
+
+    def _add(self, f: EventFacts) -> None:
+        for a, b in f.aliases:
+            if (a, b) not in self._links:
+                self._links.add((a, b))
+                self._neighbours.setdefault(a, set()).add(b)
+                self._neighbours.setdefault(b, set()).add(a)
+                self._dirty.update((a, b))
+                self._cache.clear()
+        if f.job is None or f.version is None:
+            return
+        job = f.job
+        key = (f.terminal, f.time, f.version)
+        state = self._jobs.get(job)
+        if state is None:
+            state = self._jobs[job] = _Job(key, f.edges)
+        elif key > state.best:
+            state.best, state.current = key, f.edges
+        spans, t = state.spans, f.time
+        for edge in f.edges:
+            span = spans.get(edge)
+            if span is None:
+                spans[edge] = (t, t)
+                self._ds_jobs.setdefault(edge[1], set()).add(job)
+            elif t < span[0] or t > span[1]:
+                spans[edge] = (min(span[0], t), max(span[1], t))
+        self._cache.pop(job, None)
+
+    # ---------------------------------------------------------------- aliases (lock held)
+    def _settle(self) -> None:
+        while self._dirty:
+            start = self._dirty.pop()
+            group = {start}
+            frontier = [start]
+            while frontier:
+                d = frontier.pop()
+                for n in self._neighbours.get(d, ()):
+                    if n not in group:
+                        group.add(n)
+                        frontier.append(n)
+            self._dirty -= group
+            sinks = [d for d in group if not any((d, n) in self._links
+                                                 for n in self._neighbours.get(d, ()))]
+            chosen = min(sinks or group, key=dataset_of)
+            for d in group:
+                old = self._canonical.get(d)
+                if old is not None:
+                    self._members.pop(old, None)
+                self._canonical[d] = chosen
+            self._members[chosen] = frozenset(group)
+
+    def _canon(self, dataset: str) -> str:
+        return self._canonical.get(dataset, dataset)
+
+    def _members_of(self, canonical: str) -> frozenset[str]:
+        return self._members.get(canonical, frozenset({canonical}))
+
+    def canonical(self, dataset: str) -> str:
+        with self._lock:
+            self._settle()
+            return self._canon(dataset)
+
+    def members(self, canonical: str) -> frozenset[str]:
+        with self._lock:
+            self._settle()
+            return self._members_of(canonical)
+
+    # ---------------------------------------------------------------- jobs (lock held)
+    def _lineage(self, job: str) -> JobLineage:
+        cached = self._cache.get(job)
+        if cached is not None:
+            return cached
+        state = self._jobs.get(job)
+        if state is None:
+            return JobLineage(None)
+        merged: dict[tuple[str, str], list[dt.datetime]] = {}
+        for (direction, ds), (first, last) in state.spans.items():
+            span = merged.setdefault((direction, self._canon(ds)), [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+        out = JobLineage(state.best[2])
+        out.reported = sorted(set(state.current))
+        for direction, ds in sorted({(d, self._canon(ds)) for d, ds in state.current}):
+            out.edges.append(Edge(job, direction, ds, *merged[(direction, ds)]))
+        self._cache[job] = out
+        return out
+
+    @staticmethod
+    def _copy(lin: JobLineage) -> JobLineage:
+        return JobLineage(lin.version, list(lin.edges), list(lin.reported))
+
+    def lineage_of(self, jobs: Iterable[str]) -> dict[str, JobLineage]:
+        with self._lock:
+            self._settle()
+            return {j: self._copy(self._lineage(j)) for j in jobs}
+
+    def dataset_edges(self, datasets: Iterable[str]) -> dict[str, list[Edge]]:
+        datasets = set(datasets)
+        out: dict[str, list[Edge]] = {d: [] for d in datasets}
+        with self._lock:
+            self._settle()
+            candidates: set[str] = set()
+            for d in datasets:
+                for m in self._members_of(d):
+                    candidates.update(self._ds_jobs.get(m, ()))
+            for job in candidates:
+                for e in self._lineage(job).edges:
+                    if e.dataset in out:
+                        out[e.dataset].append(e)
+        return out
+
+
+class IndexAliases:
+    """The index's alias components, with the part of :class:`Aliases` that reads use."""
+
+    def __init__(self, index: LineageIndex) -> None:
+        self._index = index
+
+    def canonical(self, dataset: str) -> str:
+        return self._index.canonical(dataset)
+
+    def members(self, canonical: str) -> frozenset[str]:
+        return self._index.members(canonical)
+
+    def resolve(self, datasets: Iterable[str]) -> None:
+        return None
+
+
+class IndexAdjacency:
+    """:class:`Adjacency` over a :class:`LineageIndex`: the current view (no ``asOf``)."""
+
+    def __init__(self, index: LineageIndex) -> None:
+        self._index = index
+        self.aliases = IndexAliases(index)
+
+    def lineage_of(self, jobs: Iterable[str]) -> dict[str, JobLineage]:
+        return self._index.lineage_of(jobs)
+
+    def job_edges(self, jobs: Iterable[str]) -> dict[str, list[Edge]]:
+        return {j: lin.edges for j, lin in self._index.lineage_of(jobs).items()}
+
+    def dataset_edges(self, datasets: Iterable[str]) -> dict[str, list[Edge]]:
+        return self._index.dataset_edges(datasets)
