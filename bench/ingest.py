@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
+from common import free_port, rss_mib
 
 SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
                              Path(__file__).resolve().parents[2] / "shared"))
@@ -67,17 +67,8 @@ def lua_script(bodies: list[str]) -> str:
     return LUA % {"bodies": quoted, "seed": os.getpid(), "run_id": RUN_ID.replace("-", "%-")}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def offsets(url: str) -> dict[str, int]:

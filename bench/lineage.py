@@ -26,7 +26,6 @@ import pstats
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port, percentile, rss_mib
 
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.log.sqlite_log import SqliteLog
@@ -199,22 +199,10 @@ def load(log_path: Path, dag: list[Job], rng: random.Random) -> tuple[int, int, 
     return count, log_path.stat().st_size, time.perf_counter() - started
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def size_mb(path: Path) -> float:

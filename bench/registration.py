@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import percentile
+
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.log.sqlite_log import NewRecord
 from dpgraph.runtime import open_runtime
@@ -58,9 +60,6 @@ def product(pid: str, elements: int, version: str = "1.0.0") -> ProductDescripto
     })
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def size_of(path: Path) -> int:

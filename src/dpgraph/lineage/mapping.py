@@ -282,6 +282,20 @@ class _Use:
 Handler = Callable[["_Mapper", Any, dict[str, Any], str], None]
 
 
+def event_kind_and_time(event: dict[str, Any]) -> tuple[str, str]:
+    """Whether an event is about a run, a job or a dataset, and its eventTime; raises
+    ValueError for what cannot be projected (the receiver refuses it before)."""
+    kind = ("run" if isinstance(event.get("run"), dict)
+            else "job" if isinstance(event.get("job"), dict)
+            else "dataset" if isinstance(event.get("dataset"), dict) else None)
+    if kind is None:
+        raise ValueError("not an OpenLineage RunEvent, JobEvent or DatasetEvent")
+    event_time = event.get("eventTime")
+    if not isinstance(event_time, str):
+        raise ValueError("eventTime is missing")
+    return kind, event_time
+
+
 class _Mapper:
     def __init__(self, event_id: str, invalid_facets: frozenset[str]) -> None:
         self.graph = iris.event_graph(event_id)
@@ -362,14 +376,7 @@ class _Mapper:
     def map(self, event: dict[str, Any], received_at: str,
             warnings: list[dict[str, Any]] | None) -> None:
         ev = self.event
-        kind = ("run" if isinstance(event.get("run"), dict)
-                else "job" if isinstance(event.get("job"), dict)
-                else "dataset" if isinstance(event.get("dataset"), dict) else None)
-        if kind is None:
-            raise ValueError("not an OpenLineage RunEvent, JobEvent or DatasetEvent")
-        event_time = event.get("eventTime")
-        if not isinstance(event_time, str):
-            raise ValueError("eventTime is missing")
+        kind, event_time = event_kind_and_time(event)
         self.add(ev, v.RDF_TYPE, v.LINEAGE_EVENT)
         self.add(ev, v.EVENT_TIME, Literal(utc_datetime(event_time), datatype=v.XSD_DATETIME))
         self.add(ev, v.RECEIVED_AT, Literal(utc_datetime(received_at), datatype=v.XSD_DATETIME))

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dpgraph.lineage import iris
-from dpgraph.lineage.mapping import _pointer, job_version, utc_datetime
+from dpgraph.lineage.mapping import _pointer, event_kind_and_time, job_version, utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.lineage_graph import (
     TERMINAL,
@@ -88,14 +88,7 @@ def _symlinks(ds: str, facets: Any, pointer: str, invalid: frozenset[str],
 def event_facts(event: dict[str, Any], invalid_facets: frozenset[str] = frozenset()
                 ) -> EventFacts:
     """The lineage facts of one event; raises ValueError where the mapping does."""
-    kind = ("run" if isinstance(event.get("run"), dict)
-            else "job" if isinstance(event.get("job"), dict)
-            else "dataset" if isinstance(event.get("dataset"), dict) else None)
-    if kind is None:
-        raise ValueError("not an OpenLineage RunEvent, JobEvent or DatasetEvent")
-    event_time = event.get("eventTime")
-    if not isinstance(event_time, str):
-        raise ValueError("eventTime is missing")
+    kind, event_time = event_kind_and_time(event)
     time = parse_time(utc_datetime(event_time))
     aliases: list[tuple[str, str]] = []
     if kind == "dataset":
