@@ -185,7 +185,7 @@ def node_ids(rt: Runtime) -> list[str]:
 
 def assert_same_answers(rt: Runtime, sample: int | None = None, seed: int = 0) -> int:
     assert rt.lineage_index is not None
-    sparql = LineageReader(rt.store, rt.log, rt.projection)  # no index: SPARQL only
+    sparql = LineageReader(rt.store, rt.projection)  # no index: SPARQL only
     indexed = rt.lineage_read
     ids = node_ids(rt)
     if sample is not None and len(ids) > sample:

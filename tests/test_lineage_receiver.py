@@ -45,7 +45,7 @@ def fresh(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_client(c: TestClient) -> dict[str, int]:
-    c.app.state.runtime.projection.wait_for(c.app.state.runtime.log.head())  # type: ignore[attr-defined]
+    c.app.state.runtime.sync()  # type: ignore[attr-defined]
     return dict(c.get("/health").json()["offsets"])
 
 

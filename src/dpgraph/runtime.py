@@ -37,7 +37,7 @@ class Runtime:
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
-        self.projection.wait_for(self.log.head())
+        self.projection.wait_for_log()
 
     def close(self) -> None:
         self.projection.stop()
@@ -67,6 +67,6 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     worker.start()
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
     lineage = LineageReceiver(log, EventValidator(), worker)
-    links = LineageLinks(store, registry, worker, log.head)
+    links = LineageLinks(store, registry, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, log, worker, index), links, index)
+                   LineageReader(store, worker, index), links, index)

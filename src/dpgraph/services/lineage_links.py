@@ -52,17 +52,16 @@ SELECT DISTINCT ?field ?column ?element ?term ?classification WHERE {{
 
 class LineageLinks:
     def __init__(self, store: GraphStore, registry: Registry,
-                 projection: ProjectionWorker, head: Any) -> None:
+                 projection: ProjectionWorker) -> None:
         self._store = store
         self._registry = registry
         self._projection = projection
-        self._head = head
 
     def product_datasets(self, product_id: str) -> list[dict[str, Any]]:
         """Per representation of the product: the lineage datasets that materialise it, and
         each dataset field with the attribute, data element and business term it realises."""
         self._registry.current_descriptor(product_id)  # 404 when unknown
-        self._projection.wait_for(self._head())
+        self._projection.wait_for_log()
         graph = iris.product_graph(product_id).value
         out = []
         for row in self._store.select(v.sparql_prefixes() + _LINKS.format(graph=graph)):

@@ -26,7 +26,6 @@ from pyoxigraph import NamedNode, QuerySolutions
 from dpgraph import vocab as v
 from dpgraph.errors import InvalidInput, NotFound
 from dpgraph.lineage import iris
-from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.services.lineage_columns import ColumnGraph
 from dpgraph.services.lineage_entities import (
     DATASET_FACET_TERMS,
@@ -76,10 +75,9 @@ def _edge_key(edge: dict[str, Any]) -> tuple[str, str]:
 
 
 class LineageReader:
-    def __init__(self, store: GraphStore, log: SqliteLog, projection: ProjectionWorker,
+    def __init__(self, store: GraphStore, projection: ProjectionWorker,
                  index: LineageIndex | None = None) -> None:
         self._store = store
-        self._log = log
         self._projection = projection
         # The current adjacency in memory (same answers as SparqlAdjacency without asOf).
         self._index = index
@@ -87,7 +85,7 @@ class LineageReader:
 
     # ------------------------------------------------------------------ plumbing
     def _sync(self) -> None:
-        self._projection.wait_for(self._log.head())
+        self._projection.wait_for_log()
 
     def _select(self, sparql: str) -> QuerySolutions:
         return self._store.select(sparql)

@@ -68,6 +68,10 @@ class ProjectionWorker:
                     f"the graph projection is behind the log (at {self._projected}, "
                     f"waiting for {offset}); retry shortly")
 
+    def wait_for_log(self) -> None:
+        """Wait until the graph holds everything the log held when called."""
+        self.wait_for(self._log.head())
+
     def _run(self) -> None:
         while True:
             with self._cond:
