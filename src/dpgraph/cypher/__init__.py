@@ -1,0 +1,1 @@
+"""The property-graph (Cypher) view of the knowledge graph: see docs/property-graph.md."""
