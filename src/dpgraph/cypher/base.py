@@ -1,0 +1,29 @@
+"""The interface every Cypher backend implements (embedded engine, Bolt server)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol
+
+from dpgraph.cypher.model import Change
+
+Row = dict[str, Any]
+
+
+class CypherBackend(Protocol):
+    kind: ClassVar[str]
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Apply changes in order (see dpgraph.cypher.model for their idempotent semantics).
+        A batch may be applied again after a failure and must land in the same state."""
+
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+              timeout: float) -> list[Row]:
+        """Run a read query; rows map column names to JSON-ready values. A node comes back
+        as its properties plus ``_labels`` (list of str); a relationship as its properties
+        plus ``_type``; a path as ``{"nodes": [...], "relationships": [...]}``."""
+
+    def clear(self) -> None:
+        """Remove every node and relationship (replay starts from an empty view)."""
+
+    def close(self) -> None: ...
