@@ -1,0 +1,170 @@
+"""A generated data mesh for the query benchmarks: products, catalog and their lineage.
+
+10,000 products (by default) over 50 business domains, each with 8 data elements (two of them
+PII), a bronze and a gold representation whose locations are tables of the layered lineage DAG
+of ``bench/lineage.py``, three declared join keys to other products' ``entity_id``, the job that
+builds its gold table declared in ``lineage.jobs``; 5% of owners inactive, 10% of contracts
+expired, 10% of products without quality rules. Lineage: one COMPLETE run per job of the DAG
+(250,000 jobs give about 1,000,000 input/output edges) plus FAILed runs of 1% of the jobs in
+the last day before ``NOW``.
+
+Records go straight into the log (the gate is not what these benchmarks measure, and 10,000
+generated products are valid by construction); start-up projects them like any log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lineage import (
+    DS_NS,
+    JOB_NS,
+    LAYERS,
+    WIDTH,
+    dataset,
+    generate,
+    job_name,
+    run_event,
+    table_name,
+)
+
+from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
+from dpgraph.lineage.validation import EventValidator
+from dpgraph.log.sqlite_log import NewRecord, SqliteLog
+from dpgraph.services.lineage import to_record
+from dpgraph.services.projector import CATALOG_REGISTERED, PRODUCT_REGISTERED
+
+DOMAINS = 50
+OWNERS = 500
+APPLICATIONS = 100
+JOIN_KEYS_PER_PRODUCT = 3
+NOW = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+ELEMENTS = [  # name, business term, classification
+    ("entity_id", "entity-id", "internal"),
+    ("customer_id", "customer-id", "pii"),
+    ("email", "email-address", "pii"),
+    ("amount", "amount", "confidential"),
+    ("status", "status", "internal"),
+    ("created_at", "creation-time", "internal"),
+    ("region", "region", "public"),
+    ("note", "free-text", "internal"),
+]
+
+
+def catalog() -> CatalogDescriptor:
+    return CatalogDescriptor.model_validate({
+        "domains": [{"id": f"dom-{d:02d}", "name": f"Domain {d}"} for d in range(DOMAINS)],
+        "owners": [{"id": f"owner-{o:03d}", "name": f"Team {o}", "domain": f"dom-{o % DOMAINS:02d}",
+                    "email": f"team{o}@example.org", "active": o % 20 != 7}
+                   for o in range(OWNERS)],
+        "applications": [{"id": f"app-{a:03d}", "name": f"Application {a}",
+                          "domain": f"dom-{a % DOMAINS:02d}"} for a in range(APPLICATIONS)],
+        "glossary": [{"id": term, "label": term.replace("-", " "),
+                      "definition": f"The {term.replace('-', ' ')}.",
+                      **({"identifierRole": "master-identifier"} if term == "customer-id" else
+                         {"identifierRole": "identifier"} if term == "entity-id" else {})}
+                     for term in sorted({t for _, t, _ in ELEMENTS})],
+    })
+
+
+def product_tables(p: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(bronze, gold) DAG tables of product ``p``: 16 products per lineage domain."""
+    lineage_domain, k = divmod(p, 16)
+    return (lineage_domain, 0, k), (lineage_domain, 2 + k, k)
+
+
+def product(p: int, products: int, rng: random.Random) -> ProductDescriptor:
+    pid = f"p{p:05d}"
+    domain = f"dom-{p % DOMAINS:02d}"
+    bronze, gold = product_tables(p)
+    reps = [{
+        "id": layer, "kind": "table", "location": f"{DS_NS}/{table_name(t)}",
+        "format": "sql-table", "storageLayer": layer, "historization": "snapshot",
+        "attributes": [{"name": name.upper(), "type": "varchar", "element": name}
+                       for name, _, _ in ELEMENTS],
+    } for layer, t in (("bronze", bronze), ("gold", gold))]
+    targets = rng.sample([q for q in range(products) if q != p], JOIN_KEYS_PER_PRODUCT) \
+        if products > JOIN_KEYS_PER_PRODUCT else []
+    elements = [{"name": n, "businessTerm": t, "classification": c, "dataType": "string"}
+                for n, t, c in ELEMENTS]
+    elements += [{"name": f"ref_{q:05d}", "businessTerm": "entity-id",
+                  "classification": "internal", "dataType": "string"} for q in targets]
+    return ProductDescriptor.model_validate({
+        "id": pid, "name": f"Product {p}", "version": "1.0.0",
+        "description": f"Generated product {p} of {domain}.",
+        "domain": domain, "owner": f"owner-{(p * 7) % OWNERS:03d}",
+        "sourceApplication": f"app-{p % APPLICATIONS:03d}",
+        "elements": elements,
+        "representations": reps,
+        "outputPorts": [{"id": "sql", "kind": "sql", "visibility": "public",
+                         "representation": "gold"},
+                        {"id": "raw", "kind": "sql", "visibility": "private-raw",
+                         "representation": "bronze"}],
+        "contract": {"version": "1.0.0", "refreshCycle": "P1D", "termsOfUse": "internal",
+                     "validUntil": "2025-01-01" if p % 10 == 3 else "2030-01-01"},
+        "qualityRules": [] if p % 10 == 5 else [
+            {"id": "complete", "element": "entity_id", "metric": "completeness",
+             "threshold": 0.99}],
+        "joinKeys": [{"element": f"ref_{q:05d}",
+                      "references": {"product": f"p{q:05d}", "element": "entity_id"}}
+                     for q in targets],
+        "lineage": {"jobs": [{"namespace": JOB_NS, "name": job_name(gold)}]},
+    })
+
+
+def lineage_events(jobs: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    dag = generate(jobs, rng)
+    for n, job in enumerate(dag):
+        yield run_event(rng, n, job_name(job.output),
+                        [dataset(table_name(t)) for t in job.inputs],
+                        [dataset(table_name(job.output))])
+    for n, job in enumerate(rng.sample(dag, max(1, len(dag) // 100))):
+        event = run_event(rng, n, job_name(job.output),
+                          [dataset(table_name(t)) for t in job.inputs],
+                          [dataset(table_name(job.output))])
+        event["eventType"] = "FAIL"
+        at = NOW - dt.timedelta(hours=rng.uniform(0, 23))
+        event["eventTime"] = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        event["run"]["runId"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        yield event
+
+
+def write_mesh(log_path: Path, *, products: int, jobs: int, seed: int = 42,
+               batch: int = 1000) -> dict[str, int]:
+    """Append catalog, products and lineage events to a fresh log; returns counts."""
+    if products > jobs // (WIDTH * LAYERS) * 16 + 16:
+        raise SystemExit(f"{products} products need at least {products // 16 * 400} jobs")
+    rng = random.Random(seed)
+    log = SqliteLog(log_path)
+    validator = EventValidator()
+    counts = {"products": 0, "events": 0}
+    try:
+        cat = catalog().model_dump(mode="json", exclude_none=True)
+        log.append_all([NewRecord(CATALOG_REGISTERED, "catalog", {"catalog": cat})])
+        records = []
+        for p in range(products):
+            d = product(p, products, rng).model_dump(mode="json", exclude_none=True)
+            records.append(NewRecord(PRODUCT_REGISTERED, d["id"], {"descriptor": d}))
+            if len(records) == batch:
+                log.append_all(records)
+                counts["products"] += len(records)
+                records = []
+        log.append_all(records)
+        counts["products"] += len(records)
+        records = []
+        for event in lineage_events(jobs, rng):
+            records.append(to_record(validator.validate(event)))
+            if len(records) == batch:
+                log.append_all(records)
+                counts["events"] += len(records)
+                records = []
+        log.append_all(records)
+        counts["events"] += len(records)
+    finally:
+        log.close()
+    return counts
