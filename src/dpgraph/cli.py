@@ -108,6 +108,41 @@ def cmd_deprecate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    """Run a named query on the service and print its rows."""
+    params: dict[str, str] = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param {item!r}: expected NAME=VALUE")
+        params[key] = value
+    if args.name is None:
+        for q in _http_any("GET", args, "/api/v1/queries"):
+            print(f"{q['name']}: {q['title']}")
+        return EXIT_OK
+    from urllib.parse import quote
+
+    result = _http("GET", args, f"/api/v1/queries/{quote(args.name, safe='')}",
+                   params={**params, "lang": args.lang})
+    if args.format == "json":
+        import json
+
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        _print_table(result["columns"], result["rows"])
+    return EXIT_OK
+
+
+def _print_table(columns: list[str], rows: list[list[Any]]) -> None:
+    cells = [columns] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from dpgraph.runtime import open_runtime
 
@@ -134,6 +169,11 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
 
 
 def _http(method: str, args: argparse.Namespace, path: str, **kw: Any) -> dict[str, Any]:
+    body: dict[str, Any] = _http_any(method, args, path, **kw)
+    return body
+
+
+def _http_any(method: str, args: argparse.Namespace, path: str, **kw: Any) -> Any:
     import httpx
 
     from dpgraph.errors import StoreUnavailable
@@ -145,7 +185,7 @@ def _http(method: str, args: argparse.Namespace, path: str, **kw: Any) -> dict[s
                                  timeout=60, **kw)
     except httpx.HTTPError as exc:
         raise StoreUnavailable(f"cannot reach dpgraph at {server}: {exc}") from exc
-    body: dict[str, Any] = response.json() if response.content else {}
+    body: Any = response.json() if response.content else {}
     if response.status_code >= 400:
         _print_findings(body.get("errors", []))
         raise _RemoteError(f"{response.status_code} {body.get('title', '')}: "
@@ -191,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     deprecate.add_argument("--retire", action="store_true")
     deprecate.add_argument("--server")
     deprecate.set_defaults(func=cmd_deprecate)
+
+    query = sub.add_parser("query", help="run a named governance query (no NAME: list them)")
+    query.add_argument("name", nargs="?")
+    query.add_argument("--param", action="append", metavar="NAME=VALUE",
+                       help="query parameter (repeatable)")
+    query.add_argument("--lang", choices=["sparql", "cypher"], default="sparql")
+    query.add_argument("--format", choices=["table", "json"], default="table")
+    query.add_argument("--server")
+    query.set_defaults(func=cmd_query)
 
     replay = sub.add_parser("replay", help="rebuild the graph from the log (service stopped)")
     replay.add_argument("--data-dir", type=Path)

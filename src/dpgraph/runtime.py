@@ -12,6 +12,7 @@ from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
 from dpgraph.services.lineage_read import LineageReader
+from dpgraph.services.named_queries import NamedQueries
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
@@ -34,6 +35,7 @@ class Runtime:
     lineage_read: LineageReader
     links: LineageLinks
     lineage_index: LineageIndex | None = None
+    queries: NamedQueries | None = None
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
@@ -68,5 +70,6 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
     lineage = LineageReceiver(log, EventValidator(), worker)
     links = LineageLinks(store, registry, worker)
+    queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links, index)
+                   LineageReader(store, worker, index), links, index, queries)
