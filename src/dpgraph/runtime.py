@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
@@ -15,6 +16,7 @@ from dpgraph.services.lineage_read import LineageReader
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
+from dpgraph.services.sparql import QueryLimits, SparqlService
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore, open_store
 from dpgraph.validation.gate import RegistrationGate
@@ -34,6 +36,11 @@ class Runtime:
     lineage_read: LineageReader
     links: LineageLinks
     lineage_index: LineageIndex | None = None
+
+    @cached_property
+    def sparql(self) -> SparqlService:
+        return SparqlService(self.store, self.projection,
+                             QueryLimits(timeout=self.settings.sparql_timeout))
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
