@@ -46,13 +46,14 @@ def sparql_get(
     named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
     timeout: Annotated[float | None, Query(gt=0, description="seconds, capped by "
                                            "DPGRAPH_SPARQL_TIMEOUT")] = None,
-    format: Annotated[str | None, Query(description="overrides Accept: json, xml, csv, "
-                                        "tsv, turtle, nt, json-ld, rdf or a media type")] = None,
+    format: Annotated[list[str] | None, Query(description="overrides Accept: json, xml, "
+                                              "csv, tsv, turtle, nt, json-ld, rdf or a media "
+                                              "type; unknown values are ignored")] = None,
 ) -> Response:
     """Run a read-only SPARQL query; the answer format is negotiated by Accept."""
     params = {"query": [query] if query else [], "default-graph-uri": default_graph_uri or [],
               "named-graph-uri": named_graph_uri or [], "timeout": [],
-              "format": [format] if format else []}
+              "format": format or []}
     return _answer(rt, params, accept, timeout)
 
 
@@ -80,7 +81,7 @@ async def sparql_post(request: Request, rt: Rt, accept: Accept = None,
 def _answer(rt: Rt, params: dict[str, list[str]], accept: str | None,
             timeout: float | None) -> Response:
     sparql = _one(params, "query")
-    formats = negotiate_answer(accept, _optional(params, "format"))
+    formats = negotiate_answer(accept, params.get("format", []))
     answer = rt.sparql.query(UserQuery(
         sparql, timeout=math.inf if timeout is None else timeout,
         results_media=formats.results, graph_media=formats.graph,
@@ -95,13 +96,6 @@ def _one(params: dict[str, list[str]], name: str) -> str:
         rule = "missing" if not values or not values[0].strip() else "repeated"
         raise _invalid(name, f"exactly one non-empty {name} parameter is required", rule)
     return values[0]
-
-
-def _optional(params: dict[str, list[str]], name: str) -> str | None:
-    values = params.get(name, [])
-    if len(values) > 1:
-        raise _invalid(name, f"at most one {name} parameter is allowed", "repeated")
-    return values[0] if values else None
 
 
 def _timeout(values: list[str]) -> float | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
 from dpgraph.api.media import _ranked
-from dpgraph.errors import InvalidInput, NotAcceptable
+from dpgraph.errors import NotAcceptable
 from dpgraph.store.base import GRAPH_MEDIA_TYPES, RESULTS_MEDIA_TYPES
 
 # Names some clients send in ``format=`` (SPARQLWrapper: json, xml, turtle, rdf+xml, json-ld,
@@ -29,11 +29,13 @@ class AnswerFormats:
     graph: str | None  # for CONSTRUCT and DESCRIBE
 
 
-def negotiate_answer(accept: str | None, format_param: str | None) -> AnswerFormats:
-    """The formats to answer in, from ``format=`` if given, else from Accept; 406 when the
-    client accepts no format of either kind."""
-    if format_param:
-        return _from_format_param(format_param)
+def negotiate_answer(accept: str | None, format_values: list[str]) -> AnswerFormats:
+    """The formats to answer in: from the first ``format=`` value naming a format we offer
+    (a non-standard parameter some clients send, several times, with values for other
+    servers), else from Accept; 406 when the client accepts no format of either kind."""
+    for value in format_values:
+        if (chosen := _from_format_param(value)) is not None:
+            return chosen
     formats = AnswerFormats(_choose(accept, RESULTS_MEDIA_TYPES, _results_media),
                             _choose(accept, GRAPH_MEDIA_TYPES, _graph_media))
     if formats.results is None and formats.graph is None:
@@ -42,17 +44,14 @@ def negotiate_answer(accept: str | None, format_param: str | None) -> AnswerForm
     return formats
 
 
-def _from_format_param(value: str) -> AnswerFormats:
+def _from_format_param(value: str) -> AnswerFormats | None:
     value = value.strip().lower()
     name = _FORMAT_NAMES.get(value, value)
     results = QueryResultsFormat.from_extension(name) or QueryResultsFormat.from_media_type(value)
     graph = RdfFormat.from_extension(name) or RdfFormat.from_media_type(value)
     formats = AnswerFormats(_offered(results, RESULTS_MEDIA_TYPES),
                             _offered(graph, GRAPH_MEDIA_TYPES))
-    if formats.results is None and formats.graph is None:
-        raise InvalidInput(f"unknown format {value!r}; use a media type or one of json, xml, "
-                           "csv, tsv, turtle, nt, json-ld, rdf")
-    return formats
+    return None if formats.results is None and formats.graph is None else formats
 
 
 def _choose(accept: str | None, offered: tuple[str, ...],
