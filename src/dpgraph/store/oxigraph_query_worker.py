@@ -3,13 +3,15 @@ snapshot of the store, runs one query at a time and sends back the serialised an
 
 pyoxigraph's ``query()`` takes no timeout and cannot be interrupted, so a query that must stop
 at a deadline runs here, where the parent can kill it (see :mod:`dpgraph.store.query_workers`).
-Messages are plain tuples: in ``(snapshot_dir, UserQuery)``, out ``("ok", body, media_type)``
-or ``(error_kind, message)`` with kind ``syntax``, ``not-acceptable`` or ``failed``.
+Run as ``python -m dpgraph.store.oxigraph_query_worker``; messages come on stdin and go back
+on stdout, pickled: in ``(snapshot_dir, UserQuery)``, out ``("ok", body, media_type)`` or
+``(error_kind, message)`` with kind ``syntax``, ``not-acceptable`` or ``failed``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import sys
 from multiprocessing.connection import Connection
@@ -34,19 +36,29 @@ class _NotAcceptable(Exception):
     pass
 
 
-def serve(conn: Connection) -> None:
-    """Answer queries from ``conn`` until the parent closes it."""
+def main() -> None:
     _die_with_parent()
+    # The messages own the original stdin and stdout; anything else written to fd 1 (a
+    # stray print, a native library) goes to stderr instead of corrupting them.
+    requests = Connection(os.dup(0), writable=False)
+    replies = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    serve(requests, replies)
+
+
+def serve(requests: Connection, replies: Connection) -> None:
+    """Answer queries until the parent closes its end."""
     opened: tuple[str, Store] | None = None
     while True:
         try:
-            snapshot, query = conn.recv()
+            snapshot, query = requests.recv()
         except (EOFError, OSError):
             return
         if opened is None or opened[0] != snapshot:
             opened = None  # close the older snapshot before opening the newer one
             opened = (snapshot, Store.read_only(snapshot))
-        conn.send(answer(opened[1], query))
+        replies.send(answer(opened[1], query))
 
 
 def answer(store: Store, query: UserQuery) -> tuple[Any, ...]:
@@ -93,3 +105,7 @@ def _die_with_parent() -> None:
     outlive a crashed service."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 FLUSH_EVERY_QUADS = 100_000
 QUERY_WORKERS = 2  # user queries running at once (each in its own process)
+WORKER_MODULE = "dpgraph.store.oxigraph_query_worker"
 
 
 class OxigraphStore:
@@ -151,13 +152,12 @@ class OxigraphStore:
             if self._queries is None:
                 if self._path is None:
                     raise StoreUnavailable("user queries need an on-disk store")
-                from dpgraph.store.oxigraph_query_worker import serve
                 from dpgraph.store.query_workers import QueryWorkers
                 from dpgraph.store.snapshots import Snapshots
 
                 snapshots = Snapshots(self._path.with_name(self._path.name + "-snapshots"),
                                       self._store.backup, lambda: self._writes)
-                self._queries = (snapshots, QueryWorkers(QUERY_WORKERS, serve))
+                self._queries = (snapshots, QueryWorkers(QUERY_WORKERS, WORKER_MODULE))
             return self._queries
 
 

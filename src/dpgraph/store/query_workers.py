@@ -1,64 +1,70 @@
 """A small pool of query processes, each killed if its query outlives the deadline.
 
-Processes come from multiprocessing's fork server, which preloads the worker module: a
-replacement for a killed worker is a fork of a clean, single-threaded process (milliseconds),
-never of the service with its threads and open store. Workers start on first use.
+Each worker is ``python -m <module>`` talking over its stdin/stdout with pickled messages
+(multiprocessing's Connection framing). A plain subprocess rather than multiprocessing's
+spawn or fork server: those re-import the host program's ``__main__`` in the child, which
+reruns any script that does not guard its top level (measured: a benchmark script reopening
+the store in every worker). Workers start on first use (~100 ms each) and after a kill.
 """
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from dpgraph.errors import DpgraphError, QueryTimeout
 
-log = logging.getLogger("dpgraph.store.query")
-Serve = Callable[[Connection], None]
-
 
 class _Worker:
-    def __init__(self, ctx: ForkServerContext, serve: Serve) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process: BaseProcess = ctx.Process(target=serve, args=(child,),
-                                                name="dpgraph-query", daemon=True)
-        self.process.start()
-        child.close()
+    def __init__(self, module: str) -> None:
+        child_in, requests = os.pipe()
+        replies, child_out = os.pipe()
+        try:
+            self.process = subprocess.Popen([sys.executable, "-m", module], stdin=child_in,
+                                            stdout=child_out)
+        except BaseException:
+            for fd in (requests, replies):
+                os.close(fd)
+            raise
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        self.requests = Connection(requests, readable=False)
+        self.replies = Connection(replies, writable=False)
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(timeout=5)
-        self.conn.close()
+        self.process.wait(timeout=10)
+        self.requests.close()
+        self.replies.close()
 
 
 class QueryWorkers:
     """At most ``size`` queries run at once; a query waiting for a free worker spends its
-    own time budget. ``serve`` (a function of a module the fork server preloads) answers the
-    messages of one connection."""
+    own time budget. ``module`` is run as each worker's main program (see
+    :func:`dpgraph.store.oxigraph_query_worker.main`)."""
 
-    def __init__(self, size: int, serve: Serve) -> None:
+    def __init__(self, size: int, module: str) -> None:
         self._size = size
-        self._serve = serve
+        self._module = module
         self._idle: list[_Worker] = []
         self._live = 0
         self._cond = threading.Condition()
-        self._ctx: ForkServerContext | None = None
 
     def run(self, message: Any, deadline: float) -> Any:
         """Send ``message`` to a worker and return its reply, or kill the worker at the
         deadline and raise QueryTimeout."""
         worker = self._take(deadline)
         try:
-            worker.conn.send(message)
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            worker.requests.send(message)
+            if not worker.replies.poll(max(0.0, deadline - time.monotonic())):
                 raise QueryTimeout("the query did not finish in time and was stopped")
-            reply = worker.conn.recv()
+            reply = worker.replies.recv()
         except QueryTimeout:
             self._discard(worker)
             raise
@@ -86,7 +92,7 @@ class QueryWorkers:
                 return self._idle.pop()
             self._live += 1
         try:
-            return _Worker(self._context(), self._serve)
+            return _Worker(self._module)
         except BaseException:
             with self._cond:
                 self._live -= 1
@@ -103,12 +109,3 @@ class QueryWorkers:
         with self._cond:
             self._live -= 1
             self._cond.notify()
-
-    def _context(self) -> ForkServerContext:
-        with self._cond:
-            if self._ctx is None:
-                ctx = multiprocessing.get_context("forkserver")
-                assert isinstance(ctx, ForkServerContext)
-                ctx.set_forkserver_preload([self._serve.__module__])
-                self._ctx = ctx
-            return self._ctx
