@@ -4,6 +4,7 @@ and compared with the example files, errors, the read-only rules and the deadlin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -347,6 +348,46 @@ def test_configured_timeout_caps_the_request(tmp_path: Path) -> None:
         assert elapsed < 6
     finally:
         srv.kill()
+
+
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def test_a_killed_service_leaves_no_query_running(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "data", tmp_path)
+    srv.start()
+    assert srv.proc is not None
+    pid = srv.proc.pid
+    thread = threading.Thread(target=lambda: _swallow(lambda: get(srv.url + "/sparql", RUNAWAY)))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not (workers := children(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers, "no query worker started"
+    time.sleep(0.5)  # the runaway query is evaluating
+    srv.kill()  # SIGKILL: no clean-up code runs in the service
+    deadline = time.monotonic() + 10
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(alive, workers))
+    thread.join()
+
+
+def _swallow(call: Any) -> None:
+    with contextlib.suppress(httpx.HTTPError):  # the server was killed under the request
+        call()
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait() is missing
 
 
 # ------------------------------------------------------------------ real clients

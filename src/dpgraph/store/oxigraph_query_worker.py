@@ -10,10 +10,10 @@ on stdout, pickled: in ``(snapshot_dir, UserQuery)``, out ``("ok", body, media_t
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import sys
+import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -29,7 +29,7 @@ from pyoxigraph import (
 from dpgraph.store.base import GRAPH_MEDIA_TYPES, RESULTS_MEDIA_TYPES, UserQuery
 from dpgraph.vocab import PREFIXES
 
-PR_SET_PDEATHSIG = 1
+ORPHAN_CHECK_SECONDS = 0.5
 
 
 class _NotAcceptable(Exception):
@@ -37,7 +37,7 @@ class _NotAcceptable(Exception):
 
 
 def main() -> None:
-    _die_with_parent()
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     # The messages own the original stdin and stdout; anything else written to fd 1 (a
     # stray print, a native library) goes to stderr instead of corrupting them.
     requests = Connection(os.dup(0), writable=False)
@@ -100,11 +100,14 @@ def _results(results: Any, media: str | None) -> tuple[bytes, str]:
     return results.serialize(format=fmt), fmt.media_type
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this process when its parent dies, so a runaway query does not
-    outlive a crashed service."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _exit_when_orphaned(parent: int) -> None:
+    """Exit when the service dies, even in the middle of a runaway query (pyoxigraph releases
+    the GIL while it evaluates). Not prctl(PR_SET_PDEATHSIG): it fires when the parent
+    *thread* ends, and workers are started from request threads that come and go."""
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 if __name__ == "__main__":
