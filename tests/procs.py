@@ -57,7 +57,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, demo: bool = False) -> None:
+    def start(self, *, demo: bool = False, env: dict[str, str] | None = None) -> None:
         assert self.proc is None, "already running"
         self.port = free_port()
         self.starts += 1
@@ -65,8 +65,8 @@ class Server:
         cmd = [sys.executable, "-m", "dpgraph.cli", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), *(["--demo"] if demo else [])]
         with self._log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=out,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, cwd=REPO, env={**_env(), **(env or {})},
+                                         stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

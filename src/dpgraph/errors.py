@@ -2,6 +2,8 @@
 
     DpgraphError                      500  (never shown with internal text)
     ├── InvalidInput                  400  body is not parseable (not YAML/JSON/Turtle…)
+    │   └── QuerySyntaxError          400  SPARQL the parser refused (message, line, column)
+    ├── ReadOnlyQuery                 403  SPARQL update, LOAD or SERVICE on the query endpoint
     ├── UnsupportedMediaType          415
     ├── NotAcceptable                 406
     ├── PayloadTooLarge               413
@@ -10,7 +12,8 @@
     ├── InvalidRegistration           422  carries the findings (schema or SHACL)
     ├── InvalidEvent                  422  an OpenLineage event that cannot be projected
     ├── StoreLocked                   409  data directory held by another process
-    └── StoreUnavailable              503
+    ├── StoreUnavailable              503
+    └── QueryTimeout                  504  a SPARQL query stopped at its deadline
 
 The HTTP layer maps it in one place (``api/problems.py``); the CLI prints one line per error.
 """
@@ -45,16 +48,30 @@ class Finding:
 class DpgraphError(Exception):
     status = 500
     title = "Internal error"
+    public = False  # a 5xx whose detail is safe to show (says nothing of the internals)
 
-    def __init__(self, detail: str, *, errors: list[Finding] | None = None) -> None:
+    def __init__(self, detail: str, *, errors: list[Finding] | None = None,
+                 extra: dict[str, object] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors: list[Finding] = errors or []
+        self.extra: dict[str, object] = extra or {}  # more members of the problem body
 
 
 class InvalidInput(DpgraphError):
     status = 400
     title = "Invalid input"
+
+
+class QuerySyntaxError(InvalidInput):
+    """The SPARQL parser's message; ``extra`` holds its ``line`` and ``column`` (1-based)."""
+
+    title = "Query syntax error"
+
+
+class ReadOnlyQuery(DpgraphError):
+    status = 403
+    title = "Read-only endpoint"
 
 
 class UnsupportedMediaType(DpgraphError):
@@ -103,3 +120,9 @@ class StoreLocked(DpgraphError):
 class StoreUnavailable(DpgraphError):
     status = 503
     title = "Store unavailable"
+
+
+class QueryTimeout(DpgraphError):
+    status = 504
+    title = "Query timeout"
+    public = True

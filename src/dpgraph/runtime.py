@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
@@ -16,6 +17,7 @@ from dpgraph.services.named_queries import NamedQueries
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
+from dpgraph.services.sparql import QueryLimits, SparqlService
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore, open_store
 from dpgraph.validation.gate import RegistrationGate
@@ -36,6 +38,11 @@ class Runtime:
     links: LineageLinks
     lineage_index: LineageIndex | None = None
     queries: NamedQueries | None = None
+
+    @cached_property
+    def sparql(self) -> SparqlService:
+        return SparqlService(self.store, self.projection,
+                             QueryLimits(timeout=self.settings.sparql_timeout))
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""

@@ -14,6 +14,7 @@ from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
 from dpgraph.api.routes_queries import router as queries_router
 from dpgraph.api.routes_registry import router as registry_router
+from dpgraph.api.routes_sparql import router as sparql_router
 from dpgraph.runtime import Runtime, open_runtime
 from dpgraph.settings import Settings
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lineage_router)
     app.include_router(lineage_read_router)
     app.include_router(queries_router)
+    app.include_router(sparql_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

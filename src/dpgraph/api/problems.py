@@ -28,10 +28,10 @@ def problem(status: int, title: str, detail: str, errors: list[Finding] | None =
 def install(app: FastAPI) -> None:
     @app.exception_handler(DpgraphError)
     async def _dpgraph(_: Request, exc: DpgraphError) -> JSONResponse:
-        if exc.status >= 500:
+        if exc.status >= 500 and not exc.public:
             log.exception("internal error", exc_info=exc)
             return problem(exc.status, exc.title, "the service failed; see its log")
-        return problem(exc.status, exc.title, exc.detail, exc.errors)
+        return problem(exc.status, exc.title, exc.detail, exc.errors, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:

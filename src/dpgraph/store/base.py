@@ -7,12 +7,49 @@ embedded pyoxigraph store is ``oxigraph``. Services depend on this interface onl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
 from pyoxigraph import NamedNode, Quad, QuerySolutions, Triple
 
 from dpgraph.errors import DpgraphError
+
+# What a user query can answer in, canonical media type first in each kind's order of
+# preference (the first is the answer to "*/*").
+RESULTS_MEDIA_TYPES = ("application/sparql-results+json", "application/sparql-results+xml",
+                       "text/csv", "text/tab-separated-values")
+GRAPH_MEDIA_TYPES = ("text/turtle", "application/n-triples", "application/ld+json",
+                     "application/rdf+xml")
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """A SPARQL query from a user, with everything a backend needs to answer it: plain values,
+    so that a remote backend can forward it as a SPARQL Protocol request.
+
+    ``default_graphs`` / ``named_graphs`` are the protocol's ``default-graph-uri`` /
+    ``named-graph-uri``; when both are empty the default graph is the union of all named
+    graphs and every named graph is available to ``GRAPH`` (``union_default_graph`` False
+    leaves the store's own default graph, for a query naming its dataset with ``FROM``).
+    ``results_media`` (SELECT, ASK)
+    and ``graph_media`` (CONSTRUCT, DESCRIBE) are the negotiated answer formats, ``None``
+    where the client accepts none (the query then fails with NotAcceptable).
+    """
+
+    sparql: str
+    timeout: float
+    results_media: str | None = RESULTS_MEDIA_TYPES[0]
+    graph_media: str | None = GRAPH_MEDIA_TYPES[0]
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    union_default_graph: bool = True
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    body: bytes
+    media_type: str
 
 
 class GraphStore(Protocol):
@@ -35,6 +72,10 @@ class GraphStore(Protocol):
     def construct(self, sparql: str) -> list[Triple]: ...
 
     def graph_triples(self, graph: NamedNode) -> list[Triple]: ...
+
+    def answer_query(self, query: UserQuery) -> QueryAnswer:
+        """Run a user's read-only query, stopped at ``query.timeout`` seconds; the answer is
+        serialised. Raises QuerySyntaxError, QueryTimeout, NotAcceptable."""
 
     def quads(self) -> Iterator[Quad]: ...
 

@@ -1,10 +1,18 @@
-"""Embedded store: pyoxigraph (RocksDB) on disk under the data directory."""
+"""Embedded store: pyoxigraph (RocksDB) on disk under the data directory.
+
+User queries (``answer_query``) run in separate processes on snapshots of the store, so
+they can be killed at their deadline: see :mod:`dpgraph.store.snapshots` and
+:mod:`dpgraph.store.query_workers`.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pyoxigraph import (
     NamedNode,
@@ -18,16 +26,32 @@ from pyoxigraph import (
     serialize,
 )
 
-from dpgraph.errors import StoreLocked, StoreUnavailable
-from dpgraph.store.base import register_backend
+from dpgraph.errors import (
+    DpgraphError,
+    NotAcceptable,
+    QuerySyntaxError,
+    StoreLocked,
+    StoreUnavailable,
+)
+from dpgraph.store.base import QueryAnswer, UserQuery, register_backend
+
+if TYPE_CHECKING:
+    from dpgraph.store.query_workers import QueryWorkers
+    from dpgraph.store.snapshots import Snapshots
 
 FLUSH_EVERY_QUADS = 100_000
+QUERY_WORKERS = 2  # user queries running at once (each in its own process)
+WORKER_MODULE = "dpgraph.store.oxigraph_query_worker"
 
 
 class OxigraphStore:
     kind: ClassVar[str] = "oxigraph"
 
     def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._writes = 0  # finished writes: a snapshot is fresh if taken after all of them
+        self._queries: tuple[Snapshots, QueryWorkers] | None = None
+        self._queries_lock = threading.Lock()
         try:
             if path is not None:
                 path.mkdir(parents=True, exist_ok=True)
@@ -57,9 +81,11 @@ class OxigraphStore:
             operations.append("INSERT DATA {\n" + "\n".join(inserts) + "\n}")
         if operations:
             self._store.update(" ;\n".join(operations))
+            self._writes += 1
 
     def add_quads(self, quads: Sequence[Quad]) -> None:
         self._store.extend(quads)
+        self._writes += 1
         # RocksDB keeps written quads in memtables until a flush: measured ~750 bytes of
         # RSS per quad without one (1.4 GiB after 1.8M quads), ~150 with a flush every
         # 100k. Flushing bounds the server's memory under a steady stream of events.
@@ -70,6 +96,7 @@ class OxigraphStore:
 
     def update(self, sparql: str) -> None:
         self._store.update(sparql)
+        self._writes += 1
 
     def select(self, sparql: str) -> QuerySolutions:
         result = self._store.query(sparql, use_default_graph_as_union=True)
@@ -94,10 +121,53 @@ class OxigraphStore:
 
     def clear(self) -> None:
         self._store.clear()
+        self._writes += 1
+
+    def answer_query(self, query: UserQuery) -> QueryAnswer:
+        deadline = time.monotonic() + query.timeout
+        snapshots, workers = self._query_parts()
+        snapshot = snapshots.acquire()
+        try:
+            reply = workers.run((str(snapshot.path), query), deadline)
+        finally:
+            snapshots.release(snapshot)
+        kind, *rest = reply
+        if kind == "ok":
+            return QueryAnswer(rest[0], rest[1])
+        if kind == "syntax":
+            raise QuerySyntaxError(rest[0], extra=_position(rest[0]))
+        if kind == "not-acceptable":
+            raise NotAcceptable(rest[0])
+        raise DpgraphError(f"query failed in its worker: {rest[0]}")
 
     def close(self) -> None:
+        if self._queries is not None:
+            self._queries[1].close()
+            self._queries[0].close()
         self._store.flush()
         del self._store
+
+    def _query_parts(self) -> tuple[Snapshots, QueryWorkers]:
+        with self._queries_lock:
+            if self._queries is None:
+                if self._path is None:
+                    raise StoreUnavailable("user queries need an on-disk store")
+                from dpgraph.store.query_workers import QueryWorkers
+                from dpgraph.store.snapshots import Snapshots
+
+                snapshots = Snapshots(self._path.with_name(self._path.name + "-snapshots"),
+                                      self._store.backup, lambda: self._writes)
+                self._queries = (snapshots, QueryWorkers(QUERY_WORKERS, WORKER_MODULE))
+            return self._queries
+
+
+def _position(message: str) -> dict[str, object]:
+    """oxigraph's parser says where it failed as "error at LINE:COLUMN: ..." (1-based)."""
+    match = _ERROR_AT.match(message)
+    return {"line": int(match[1]), "column": int(match[2])} if match else {}
+
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 
 
 def _graph_block(graph: NamedNode, triples: set[Triple]) -> str:
