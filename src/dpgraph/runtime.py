@@ -8,6 +8,8 @@ from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
+from dpgraph.services.join_index import JoinIndex
+from dpgraph.services.join_keys import JoinKeys
 from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
@@ -34,6 +36,7 @@ class Runtime:
     lineage_read: LineageReader
     links: LineageLinks
     lineage_index: LineageIndex | None = None
+    joins: JoinKeys | None = None
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
@@ -59,7 +62,9 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     artefacts = Artefacts(settings.home)
     index = LineageIndex()
     index.load(log)  # the current lineage adjacency, from every event of the log
-    projector = Projector(store, log, artefacts.ontology, index)
+    join_index = JoinIndex()
+    join_index.load(log)  # join keys, candidates' facts and decisions, from the whole log
+    projector = Projector(store, log, artefacts.ontology, index, sinks=[join_index])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -69,4 +74,5 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     lineage = LineageReceiver(log, EventValidator(), worker)
     links = LineageLinks(store, registry, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links, index)
+                   LineageReader(store, worker, index), links, index,
+                   JoinKeys(join_index, log, worker))
