@@ -4,8 +4,9 @@ Search: best-first over partial paths (k shortest simple paths, each node settle
 ``limit`` times), cost = hops + λ·Σ −ln(confidence), with λ small enough that one hop more
 always costs more than any loss of confidence on ≤ 6 hops: fewer hops first, then higher
 confidence; a declared step costs nothing beyond its hop. An identifier-term hub is a node half
-a hop from each member, so crossing it is one hop. A lower bound of the hops left (a short
-breadth-first search around the target) prunes what cannot arrive within ``max_hops``.
+a hop from each member, so crossing it is one hop. The exact hop distance to the target (a
+breadth-first search from it, bounded by ``max_hops``) guides the search and prunes what
+cannot arrive in time.
 
 Ranking of the paths found: hops, then confidence, then declared over inferred steps, then
 gold/public, SQL-joinable representations.
@@ -15,16 +16,14 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from dpgraph.joins.graph import JoinGraph, ProductView, RepView
-from dpgraph.joins.model import TERM_CONFIDENCE, ElementRef, JoinEdge, pair_id
+from dpgraph.joins.model import TERM_CONFIDENCE, ElementRef, JoinEdge
 
 LAMBDA = 0.02  # 6 hops · −ln(0.01) · 0.02 ≈ 0.55 < 1 hop: hops always dominate
 HUB = "\x00term:"  # hub node names; product ids are slugs and never start so
-BOUND_RADIUS = 2  # half-hops searched around the target for the lower bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,8 @@ class _Label:
     half_hops: int
     cost: float
     parent: _Label | None
-    via: tuple[Any, ...] | None  # ("edge", JoinEdge) | ("enter", term, element) | ("leave", …)
+    via: Any  # JoinEdge (direct step) | ElementRef (entering a hub, or leaving it)
+    group: int = -1  # on a hub: expand the members this many half-hops from the target
 
     def contains(self, node: str) -> bool:
         label: _Label | None = self
@@ -51,108 +51,191 @@ class _Label:
         return False
 
 
-def _bound(g: JoinGraph, target: str) -> dict[str, int]:
-    """Half-hops to ``target`` from each node within BOUND_RADIUS half-hops of it."""
+@dataclass
+class SearchGraph:
+    """Flat adjacency for the search, derived once per join graph."""
+
+    direct: dict[str, list[tuple[str, float, JoinEdge]]]  # product -> (neighbour, cost, edge)
+    enter: dict[str, list[tuple[str, ElementRef]]]  # product -> (hub node, its element)
+    members: dict[str, list[ElementRef]]  # hub node -> member elements
+    leave_cost: dict[str, float]  # hub node -> cost of the half-hop out of it
+    blocked: dict[tuple[str, str], set[str]]  # (hub, product) -> products reached otherwise
+
+
+def search_graph(g: JoinGraph) -> SearchGraph:
+    cached = getattr(g, "_search", None)
+    if cached is not None:
+        return cached
+    direct = {p: [(q, 1 + LAMBDA * e.cost, e) for q, e in nbrs.items()]
+              for p, nbrs in g.adjacency.items()}
+    enter = {p: [(HUB + t, ElementRef(p, el)) for t, el in hubs]
+             for p, hubs in g.product_hubs.items()}
+    members = {HUB + t: refs for t, refs in g.hubs.items()}
+    leave_cost = {HUB + t: 0.5 + LAMBDA * -math.log(TERM_CONFIDENCE.get(g.roles.get(t, ""), 0.5))
+                  for t in g.hubs}
+    blocked: dict[tuple[str, str], set[str]] = {}
+    for e in g.edges.values():  # materialised pairs go over their own edge, or not at all
+        ta, tb = g.term_of(e.a), g.term_of(e.b)
+        if ta is not None and ta == tb and ta in g.hubs:
+            blocked.setdefault((HUB + ta, e.a.product), set()).add(e.b.product)
+            blocked.setdefault((HUB + ta, e.b.product), set()).add(e.a.product)
+    sg = SearchGraph(direct, enter, members, leave_cost, blocked)
+    g._search = sg  # type: ignore[attr-defined]
+    return sg
+
+
+def _distances(sg: SearchGraph, target: str, bound: int) -> dict[str, int]:
+    """Exact half-hops to ``target`` of every node within ``bound`` half-hops of it."""
     dist = {target: 0}
-    heap = [(0, target)]
-    while heap:
-        d, node = heapq.heappop(heap)
-        if d > dist[node]:
-            continue
-        for n, step in _neighbours(g, node):
-            nd = d + step
-            if nd <= BOUND_RADIUS and nd < dist.get(n, BOUND_RADIUS + 1):
-                dist[n] = nd
-                heapq.heappush(heap, (nd, n))
+    buckets: list[list[str]] = [[] for _ in range(bound + 1)]
+    buckets[0].append(target)
+    for d in range(bound + 1):
+        for node in buckets[d]:
+            if dist[node] != d:
+                continue
+            if node.startswith(HUB):
+                nd = d + 1
+                if nd <= bound:
+                    for ref in sg.members.get(node, ()):
+                        if dist.get(ref.product, bound + 1) > nd:
+                            dist[ref.product] = nd
+                            buckets[nd].append(ref.product)
+                continue
+            nd = d + 2
+            if nd <= bound:
+                for q, _, _ in sg.direct.get(node, ()):
+                    if dist.get(q, bound + 1) > nd:
+                        dist[q] = nd
+                        buckets[nd].append(q)
+            nd = d + 1
+            if nd <= bound:
+                for hub, _ in sg.enter.get(node, ()):
+                    if dist.get(hub, bound + 1) > nd:
+                        dist[hub] = nd
+                        buckets[nd].append(hub)
     return dist
-
-
-def _neighbours(g: JoinGraph, node: str) -> Iterator[tuple[str, int]]:
-    if node.startswith(HUB):
-        for ref in g.hubs.get(node[len(HUB):], ()):
-            yield ref.product, 1
-        return
-    for n in g.adjacency.get(node, {}):
-        yield n, 2
-    for term, _ in g.product_hubs.get(node, ()):
-        yield HUB + term, 1
 
 
 def find_paths(g: JoinGraph, source: str, target: str, max_hops: int, limit: int
                ) -> list[list[Step]]:
-    """Up to ``limit`` simple paths of at most ``max_hops`` hops, cheapest first."""
-    near = _bound(g, target)
-    floor = BOUND_RADIUS + 1
-
-    def h(node: str) -> int:
-        return near.get(node, floor)
-
+    """Up to ``limit`` simple paths of at most ``max_hops`` hops, cheapest first (A* over
+    partial paths with the exact hop distance to the target as heuristic; each node is
+    settled at most ``limit`` times)."""
+    sg = search_graph(g)
     max_half = 2 * max_hops
+    radius = max_half // 2 + 1  # beyond it a node's distance is only bounded: > radius
+    near = _distances(sg, target, radius)
+    floor = radius + 1
+    dist = _Bound(near, floor)
     settled: dict[str, int] = {}
+    hub_groups: dict[str, dict[int, list[ElementRef]]] = {}
     found: list[list[Step]] = []
     seen: set[tuple[str, ...]] = set()
     counter = 0
-    heap: list[tuple[float, int, _Label]] = [(0.0, 0, _Label(source, 0, 0.0, None, None))]
+    # ties (many equally short paths) go to the label nearest the target: depth-first
+    heap: list[tuple[float, int, int, _Label]] = [
+        (dist.get(source) / 2, dist.get(source), 0, _Label(source, 0, 0.0, None, None))]
+    push = heapq.heappush
     while heap and len(found) < limit:
-        _, _, label = heapq.heappop(heap)
-        times = settled.get(label.node, 0)
-        if times >= limit:
-            continue
-        settled[label.node] = times + 1
-        if label.node == target:
+        _, _, _, label = heapq.heappop(heap)
+        node = label.node
+        if label.group < 0:
+            times = settled.get(node, 0)
+            if times >= limit:
+                continue
+            settled[node] = times + 1
+        if node == target:
             steps = _steps(g, label)
             key = tuple(f"{s.a}>{s.b}" for s in steps)
             if key not in seen:
                 seen.add(key)
                 found.append(steps)
             continue
-        for child in _expand(g, label):
-            if child.half_hops + h(child.node) > max_half or label.contains(child.node):
+        if node.startswith(HUB):
+            # Members are expanded lazily, nearest to the target first: a hub of thousands
+            # of products would otherwise push them all at every visit.
+            groups = hub_groups.get(node)
+            if groups is None:
+                groups = hub_groups[node] = _by_distance(sg.members[node], dist)
+            cost = label.cost + sg.leave_cost[node]
+            half = label.half_hops + 1
+            if label.group < 0:
+                nxt = next((d for d in sorted(groups) if half + d <= max_half), None)
+                if nxt is not None:
+                    counter += 1
+                    push(heap, (cost + nxt / 2, nxt, counter, _Label(
+                        node, label.half_hops, label.cost, label.parent, label.via, nxt)))
+                continue
+            entered: ElementRef = label.via
+            blocked = sg.blocked.get((node, entered.product), ())
+            d = label.group
+            for ref in groups[d]:
+                q = ref.product
+                if q == entered.product or q in blocked or label.contains(q):
+                    continue
+                counter += 1
+                push(heap, (cost + d / 2, d, counter, _Label(q, half, cost, label, ref)))
+            later = [x for x in groups if d < x and half + x <= max_half]
+            if later:
+                nxt = min(later)
+                counter += 1
+                push(heap, (cost + nxt / 2, nxt, counter, _Label(
+                    node, label.half_hops, label.cost, label.parent, label.via, nxt)))
+            continue
+        half = label.half_hops + 2
+        for q, step, edge in sg.direct.get(node, ()):
+            d = dist.get(q)
+            if half + d > max_half or label.contains(q):
                 continue
             counter += 1
-            heapq.heappush(heap, (child.cost + h(child.node) / 2, counter, child))
+            cost = label.cost + step
+            push(heap, (cost + d / 2, d, counter, _Label(q, half, cost, label, edge)))
+        half = label.half_hops + 1
+        for hub, ref in sg.enter.get(node, ()):
+            d = dist.get(hub)
+            if half + d > max_half or label.contains(hub):
+                continue
+            counter += 1
+            cost = label.cost + 0.5
+            push(heap, (cost + d / 2, d, counter, _Label(hub, half, cost, label, ref)))
     return found
 
 
-def _expand(g: JoinGraph, label: _Label) -> Iterator[_Label]:
-    node = label.node
-    if node.startswith(HUB):
-        term = node[len(HUB):]
-        assert label.via is not None and label.via[0] == "enter"
-        entered: ElementRef = label.via[2]
-        role = g.roles.get(term)
-        step = 0.5 + LAMBDA * -math.log(TERM_CONFIDENCE.get(role or "", 0.5))
-        for ref in g.hubs.get(term, ()):
-            if ref.product == entered.product or pair_id(entered, ref) in g.edges:
-                continue  # materialised pairs (declared, rejected, seen) go over their edge
-            yield _Label(ref.product, label.half_hops + 1, label.cost + step, label,
-                         ("leave", ref))
-        return
-    for neighbour, edge in g.adjacency.get(node, {}).items():
-        yield _Label(neighbour, label.half_hops + 2, label.cost + 1 + LAMBDA * edge.cost,
-                     label, ("edge", edge))
-    for term, element in g.product_hubs.get(node, ()):
-        yield _Label(HUB + term, label.half_hops + 1, label.cost + 0.5, label,
-                     ("enter", term, ElementRef(node, element)))
+class _Bound:
+    """Half-hops to the target: exact near it, a lower bound (``floor``) elsewhere."""
+
+    __slots__ = ("floor", "near")
+
+    def __init__(self, near: dict[str, int], floor: int) -> None:
+        self.near, self.floor = near, floor
+
+    def get(self, node: str) -> int:
+        return self.near.get(node, self.floor)
+
+
+def _by_distance(members: list[ElementRef], dist: _Bound) -> dict[int, list[ElementRef]]:
+    groups: dict[int, list[ElementRef]] = {}
+    near, floor = dist.near, dist.floor
+    for ref in members:
+        groups.setdefault(near.get(ref.product, floor), []).append(ref)
+    return groups
 
 
 def _steps(g: JoinGraph, label: _Label) -> list[Step]:
     steps: list[Step] = []
     cur: _Label | None = label
     while cur is not None and cur.parent is not None:
-        via = cur.via
-        assert via is not None
-        if via[0] == "edge":
-            edge: JoinEdge = via[1]
-            steps.append(Step(edge.own(cur.parent.node), edge.own(cur.node), edge))
-        elif via[0] == "leave":
-            hub = cur.parent
-            assert hub.via is not None and hub.parent is not None
-            implied = g.edge(hub.via[2], via[1])
-            assert implied is not None
-            steps.append(Step(hub.via[2], via[1], implied))
-            cur = hub
-        cur = cur.parent
+        parent = cur.parent
+        if isinstance(cur.via, JoinEdge):
+            steps.append(Step(cur.via.own(parent.node), cur.via.own(cur.node), cur.via))
+            cur = parent
+            continue
+        # left a hub: the hub label's via is the element it was entered with
+        assert parent.node.startswith(HUB) and parent.parent is not None
+        implied = g.edge(parent.via, cur.via)
+        assert implied is not None
+        steps.append(Step(parent.via, cur.via, implied))
+        cur = parent.parent
     steps.reverse()
     return steps
 
@@ -240,7 +323,7 @@ def join_paths(g: JoinGraph, source: str, target: str, max_hops: int, limit: int
                ) -> list[dict[str, Any]]:
     """Ranked, rendered paths (the search looks a little wider than ``limit`` so that the
     representation preferences can reorder near-ties)."""
-    rendered = [r for steps in find_paths(g, source, target, max_hops, limit * 2)
+    rendered = [r for steps in find_paths(g, source, target, max_hops, limit + 2)
                 if (r := render_path(g, steps)) is not None]
     rendered.sort(key=lambda r: r["_rank"])
     out = []
