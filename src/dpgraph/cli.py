@@ -143,6 +143,26 @@ def _print_table(columns: list[str], rows: list[list[Any]]) -> None:
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+def cmd_join_path(args: argparse.Namespace) -> int:
+    result = _http("GET", args, "/api/v1/join-paths",
+                   params={"from": args.source, "to": args.target,
+                           "max_hops": args.max_hops, "limit": args.limit})
+    if not result["paths"]:
+        print(f"no path: {result['reason']}")
+        return EXIT_OK
+    for path in result["paths"]:
+        print(f"#{path['rank']} {path['hops']} hop(s), confidence {path['confidence']}: "
+              f"{' -> '.join(path['products'])}")
+        for step in path["steps"]:
+            a, b = step["from"], step["to"]
+            print(f"  {a['product']}.{a['element']} [{a['representation']}.{a['column']}] = "
+                  f"{b['product']}.{b['element']} [{b['representation']}.{b['column']}]  "
+                  f"({step['status']} {step['kind']}, {step['confidence']})")
+        if args.sql:
+            print("  " + path["sql"].replace("\n", "\n  "))
+    return EXIT_OK
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from dpgraph.runtime import open_runtime
 
@@ -240,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=["table", "json"], default="table")
     query.add_argument("--server")
     query.set_defaults(func=cmd_query)
+    join_path = sub.add_parser("join-path", help="ranked join paths between two products")
+    join_path.add_argument("source", metavar="FROM")
+    join_path.add_argument("target", metavar="TO")
+    join_path.add_argument("--max-hops", type=int, default=4)
+    join_path.add_argument("--limit", type=int, default=5)
+    join_path.add_argument("--sql", action="store_true", help="print each path's example SQL")
+    join_path.add_argument("--server")
+    join_path.set_defaults(func=cmd_join_path)
 
     replay = sub.add_parser("replay", help="rebuild the graph from the log (service stopped)")
     replay.add_argument("--data-dir", type=Path)

@@ -9,6 +9,8 @@ from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
+from dpgraph.services.join_index import JoinIndex
+from dpgraph.services.join_keys import JoinKeys
 from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
@@ -38,6 +40,7 @@ class Runtime:
     links: LineageLinks
     lineage_index: LineageIndex | None = None
     queries: NamedQueries | None = None
+    joins: JoinKeys | None = None
 
     @cached_property
     def sparql(self) -> SparqlService:
@@ -68,7 +71,9 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     artefacts = Artefacts(settings.home)
     index = LineageIndex()
     index.load(log)  # the current lineage adjacency, from every event of the log
-    projector = Projector(store, log, artefacts.ontology, index)
+    join_index = JoinIndex()
+    join_index.load(log)  # join keys, candidates' facts and decisions, from the whole log
+    projector = Projector(store, log, artefacts.ontology, index, sinks=[join_index])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -79,4 +84,5 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     links = LineageLinks(store, registry, worker)
     queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links, index, queries)
+                   LineageReader(store, worker, index), links, index, queries,
+                   JoinKeys(join_index, log, worker))

@@ -159,6 +159,10 @@ DEPRECATED_AT = _dpg("deprecatedAt")
 SUCCESSOR = _dpg("successor")
 REGISTERED_AT = _dpg("registeredAt")
 LOG_OFFSET = _dpg("logOffset")
+CONFIRMED_AT = _dpg("confirmedAt")
+CONFIRMED_BY = _dpg("confirmedBy")
+INFERRED_CONFIDENCE = _dpg("inferredConfidence")
+INFERRED_FROM = _dpg("inferredFrom")
 
 # --- controlled values (SKOS concepts declared in the ontology) ---
 LIFECYCLE = {s: _dpg(n) for s, n in {

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from dpgraph import __version__
 from dpgraph.api import problems
+from dpgraph.api.routes_joins import router as joins_router
 from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
 from dpgraph.api.routes_queries import router as queries_router
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lineage_read_router)
     app.include_router(queries_router)
     app.include_router(sparql_router)
+    app.include_router(joins_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

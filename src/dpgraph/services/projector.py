@@ -7,7 +7,7 @@ bookkeeping of the projected offset changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +18,7 @@ from dpgraph import vocab as v
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.mapping.catalog import catalog_to_rdf
+from dpgraph.mapping.join_keys import JOIN_KEY_DECIDED, decision_graph, decision_triples
 from dpgraph.mapping.product import product_to_rdf
 from dpgraph.store.base import GraphStore
 
@@ -80,16 +81,26 @@ class EventSink(Protocol):
     def clear(self) -> None: ...
 
 
+class RecordSink(Protocol):
+    """Told about every projected record, in log order (an in-memory projection)."""
+
+    def add(self, records: list[LogRecord]) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class Projector:
     def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path,
-                 events: EventSink | None = None) -> None:
+                 events: EventSink | None = None, sinks: Sequence[RecordSink] = ()) -> None:
         self._store = store
         self._log = log
         self._ontology = ontology
         self._events = events
+        self._sinks = tuple(sinks)
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
             CATALOG_REGISTERED: self._catalog_registered,
+            JOIN_KEY_DECIDED: self._join_key_decided,
         }
 
     def apply(self, record: LogRecord, prepared: list[Triple] | None = None) -> None:
@@ -114,6 +125,8 @@ class Projector:
                 if handler is not None:  # kinds of later features are skipped, not failed
                     handler(record)
         self._flush_events(events)
+        for sink in self._sinks:
+            sink.add(records)
         if records:
             self._log.set_projected(PROJECTION, records[-1].offset)
 
@@ -146,6 +159,8 @@ class Projector:
         self._store.clear()
         if self._events is not None:
             self._events.clear()
+        for sink in self._sinks:
+            sink.clear()
         self._log.set_projected(PROJECTION, 0)
         self.bootstrap()
         return self.catch_up()
@@ -159,3 +174,8 @@ class Projector:
         catalog = CatalogDescriptor.model_validate(record.payload["catalog"])
         self._store.replace_graphs(
             {entity.graph: entity.mapped.triples for entity in catalog_to_rdf(catalog)})
+
+    def _join_key_decided(self, record: LogRecord) -> None:
+        p = record.payload
+        self._store.replace_graphs({decision_graph(p["id"]): decision_triples(
+            p, record.recorded_at, record.offset)})

@@ -1,0 +1,1 @@
+"""Join keys across products: declared, inferred candidates with evidence, and join paths."""
