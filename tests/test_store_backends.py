@@ -267,11 +267,15 @@ def test_clear_empties_the_store(store: GraphStore) -> None:
 
 
 # ------------------------------------------------------------------ atomicity
-def test_update_failing_part_way(store: GraphStore, backend: str) -> None:
-    """A registration-shaped request (drop the graph, insert its new triples) followed by an
-    operation the server refuses when it runs: DROP of a graph that does not exist."""
-    store.replace_graphs({g("reg"): triples("old", 4)})
-    failing = replace_graphs_update({g("reg"): triples("new", 4)}) + \
+@pytest.mark.parametrize("form", ["difference", "whole graph"])
+def test_update_failing_part_way(store: GraphStore, backend: str, form: str) -> None:
+    """A registration request (DELETE DATA + INSERT DATA of the difference, or DROP + INSERT
+    DATA of the whole graph) followed by an operation the server refuses when it runs: DROP
+    of a graph that does not exist."""
+    old = triples("old", 4)
+    store.replace_graphs({g("reg"): old})
+    current = {g("reg"): set(old)} if form == "difference" else None
+    failing = replace_graphs_update({g("reg"): triples("new", 4)}, current) + \
         f" ;\nDROP GRAPH <{g('never-created').value}>"
     with pytest.raises(Exception, match="never-created"):
         store.update(failing)

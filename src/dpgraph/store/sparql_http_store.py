@@ -6,8 +6,9 @@ Semantics the services rely on, and how this backend keeps them:
   embedded store's ``use_default_graph_as_union``. That is the server's configuration
   (``oxigraph serve --union-default-graph``; Virtuoso does it by default); the first write
   checks it and refuses to go on otherwise.
-- **One request per registration.** ``replace_graphs`` sends ONE SPARQL Update request
-  (``DROP SILENT GRAPH`` per graph, then ``INSERT DATA`` operations). Whether readers can see
+- **One request per registration.** ``replace_graphs`` reads what the graphs hold (one query)
+  and sends ONE SPARQL Update request writing the difference (``DELETE DATA`` / ``INSERT
+  DATA`` operations); dpgraph is the only writer of its graphs. Whether readers can see
   half of it, and whether a request failing part way leaves earlier operations applied, is up
   to the server: SPARQL 1.1 Update only says implementations SHOULD run a request atomically.
 - **Lineage batches are chunked.** ``add_quads`` sends ``CHUNK_QUADS`` quads per request, so a
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 from pyoxigraph import (
+    BlankNode,
     NamedNode,
     Quad,
     QueryBoolean,
@@ -95,7 +97,9 @@ class SparqlHttpStore:
     def replace_graphs(self, graphs: Mapping[NamedNode, Sequence[Triple]]) -> None:
         if not graphs:
             return
-        self.update(replace_graphs_update(graphs))
+        sparql = replace_graphs_update(graphs, self._current(graphs))
+        if sparql:
+            self.update(sparql)
         self._check_union_default_graph(graphs)
 
     def add_quads(self, quads: Sequence[Quad]) -> None:
@@ -148,6 +152,16 @@ class SparqlHttpStore:
         self._http.close()
 
     # ------------------------------------------------------------------ plumbing
+    def _current(self, graphs: Mapping[NamedNode, Sequence[Triple]]
+                 ) -> dict[NamedNode, set[Triple]]:
+        """What the graphs hold now, in one query (the base of the difference to write)."""
+        current: dict[NamedNode, set[Triple]] = {graph: set() for graph in graphs}
+        names = " ".join(f"<{graph.value}>" for graph in graphs)
+        for row in self.select(
+                f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}"):
+            current[row["g"]].add(Triple(row["s"], row["p"], row["o"]))  # type: ignore[arg-type,index]
+        return current
+
     def _query_results(self, sparql: str) -> QuerySolutions | QueryBoolean:
         response = self._post(self._query_url, {"query": sparql}, accept=RESULTS_ACCEPT)
         fmt = _RESULTS_FORMATS.get(_media_type(response))
@@ -197,21 +211,39 @@ class SparqlHttpStore:
             self._union_checked = True
 
 
-def replace_graphs_update(graphs: Mapping[NamedNode, Sequence[Triple]]) -> str:
-    """One SPARQL Update request making each graph hold exactly its triples."""
-    operations = [f"DROP SILENT GRAPH <{graph.value}>" for graph in graphs]
-    operations.extend(_insert_operations(
-        [Quad(t.subject, t.predicate, t.object, graph)
-         for graph, triples in graphs.items() for t in triples]))
-    return " ;\n".join(operations)
+def replace_graphs_update(graphs: Mapping[NamedNode, Sequence[Triple]],
+                          current: Mapping[NamedNode, set[Triple]] | None = None) -> str:
+    """One SPARQL Update request making each graph hold exactly its triples ("" when nothing
+    changes). Given what the graphs hold now, only the difference is written: a
+    re-registration changes a handful of triples, and oxigraph spends ~80 µs per triple
+    written to disk (sales-orders, 388 triples: 50 ms whole, ~1 ms as a difference).
+    Otherwise, or with blank nodes (DELETE DATA cannot name them), graphs are dropped and
+    written whole."""
+    if current is None or any(_has_blank_node(t) for ts in (*graphs.values(),
+                                                              *current.values()) for t in ts):
+        return " ;\n".join([
+            *(f"DROP SILENT GRAPH <{graph.value}>" for graph in graphs),
+            *_data_operations("INSERT", [Quad(t.subject, t.predicate, t.object, graph)
+                                         for graph, ts in graphs.items() for t in ts])])
+    deletes, inserts = [], []
+    for graph, triples in graphs.items():
+        new, old = set(triples), current.get(graph, set())
+        deletes.extend(Quad(t.subject, t.predicate, t.object, graph) for t in old - new)
+        inserts.extend(Quad(t.subject, t.predicate, t.object, graph) for t in new - old)
+    return " ;\n".join([*_data_operations("DELETE", deletes),
+                        *_data_operations("INSERT", inserts)])
 
 
 def insert_data(quads: Sequence[Quad]) -> str:
-    return " ;\n".join(_insert_operations(quads))
+    return " ;\n".join(_data_operations("INSERT", quads))
 
 
-def _insert_operations(quads: Sequence[Quad]) -> list[str]:
-    """INSERT DATA operations of at most TRIPLES_PER_OPERATION quads each."""
+def _has_blank_node(t: Triple) -> bool:
+    return isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode)
+
+
+def _data_operations(verb: str, quads: Sequence[Quad]) -> list[str]:
+    """INSERT DATA or DELETE DATA operations of at most TRIPLES_PER_OPERATION quads each."""
     operations = []
     for start in range(0, len(quads), TRIPLES_PER_OPERATION):
         by_graph: dict[NamedNode, list[Triple]] = {}
@@ -223,7 +255,7 @@ def _insert_operations(quads: Sequence[Quad]) -> list[str]:
             f"GRAPH <{graph.value}> {{\n"
             f"{serialize(triples, format=RdfFormat.N_TRIPLES).decode('utf-8')}}}"
             for graph, triples in by_graph.items())
-        operations.append(f"INSERT DATA {{\n{blocks}\n}}")
+        operations.append(f"{verb} DATA {{\n{blocks}\n}}")
     return operations
 
 
