@@ -11,14 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, example_product
+from conftest import EXAMPLES, example_product, read_yaml
 from procs import Server, dpgraph, free_port
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Store, Triple
 from sparql_servers import OxigraphServer, SparqlServer, VirtuosoServer
 
 from dpgraph import iris
-from dpgraph.descriptor import ProductDescriptor
+from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.errors import StoreUnavailable
+from dpgraph.mapping.catalog import catalog_to_rdf
 from dpgraph.mapping.product import product_to_rdf
 from dpgraph.store.base import GraphStore
 from dpgraph.store.oxigraph_store import OxigraphStore
@@ -256,6 +257,17 @@ def test_an_example_registration_graph_round_trips(store: GraphStore, backend: s
     else:  # its contract's refreshCycle is an xsd:duration
         with pytest.raises(StoreUnavailable, match="xsd:duration"):
             store.replace_graphs({graph: mapped})
+
+
+def test_the_example_catalog_graphs_round_trip(store: GraphStore) -> None:
+    """One request replacing the many graphs of the catalog (one per reference entity)."""
+    catalog = CatalogDescriptor.model_validate(read_yaml(EXAMPLES / "catalog.yaml"))
+    graphs = {e.graph: e.mapped.triples for e in catalog_to_rdf(catalog)}
+    assert len(graphs) > 20
+    store.replace_graphs(graphs)
+    for graph, mapped in graphs.items():
+        assert set(store.graph_triples(graph)) == set(mapped), graph
+    assert store.ask('ASK { ?o <https://w3id.org/dpgraph/ns#active> false }')
 
 
 def test_clear_empties_the_store(store: GraphStore) -> None:
