@@ -5,14 +5,18 @@ Where the stores differ the expectation says so, per backend, in ``ATOMIC_REQUES
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from conftest import EXAMPLES, example_product, read_yaml
 from procs import Server, dpgraph, free_port
+from pydantic import ValidationError
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Store, Triple
 from sparql_servers import OxigraphServer, SparqlServer, VirtuosoServer
 
@@ -21,7 +25,8 @@ from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.errors import StoreUnavailable
 from dpgraph.mapping.catalog import catalog_to_rdf
 from dpgraph.mapping.product import product_to_rdf
-from dpgraph.store.base import GraphStore
+from dpgraph.settings import Settings
+from dpgraph.store.base import GraphStore, open_store
 from dpgraph.store.oxigraph_store import OxigraphStore
 from dpgraph.store.sparql_http_store import (
     CHUNK_QUADS,
@@ -453,3 +458,55 @@ def test_service_registers_and_reads_back_through_a_remote_store(
         direct.close()
     finally:
         app.kill()
+
+
+# ------------------------------------------------------------------ settings and wiring
+def test_sparql_store_needs_a_query_endpoint() -> None:
+    with pytest.raises(ValidationError, match="DPGRAPH_SPARQL_QUERY_URL"):
+        Settings(store="sparql")
+
+
+def test_settings_open_a_remote_store_with_credentials(tmp_path: Path) -> None:
+    """Against a real (minimal) HTTP endpoint that records what it was sent."""
+    seen: list[tuple[str | None, str]] = []
+
+    class Endpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            seen.append((self.headers.get("Authorization"), body))
+            answer = b'{"head": {}, "boolean": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        settings = Settings(data_dir=tmp_path, store="sparql",
+                            sparql_query_url=f"http://127.0.0.1:{httpd.server_port}/q",
+                            sparql_user="dpgraph", sparql_password="s3cret")
+        s = open_store(settings)
+        assert isinstance(s, SparqlHttpStore)
+        assert s.ask("ASK { ?s ?p ?o }") is True
+        s.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    auth, body = seen[0]
+    assert auth == "Basic " + base64.b64encode(b"dpgraph:s3cret").decode()
+    assert parse_qs(body) == {"query": ["ASK { ?s ?p ?o }"]}
+
+
+def test_offline_validate_ignores_a_configured_remote_store() -> None:
+    """`dpgraph validate` builds a throw-away embedded registry, never writes to the store."""
+    unreachable = {"DPGRAPH_STORE": "sparql",
+                   "DPGRAPH_SPARQL_QUERY_URL": f"http://127.0.0.1:{free_port()}/query"}
+    r = dpgraph("validate", "examples/products/customer-profile.yaml",
+                "--catalog", "examples/catalog.yaml", env=unreachable)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("is valid (0 warning(s))")
