@@ -134,7 +134,7 @@ ServerRoot = {dir}
 ServerThreads = 10
 Charset = UTF-8
 [SPARQL]
-ResultSetMaxRows = 1000000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 120
 """
 
@@ -144,6 +144,10 @@ class VirtuosoServer(SparqlServer):
     endpoint user, as the Virtuoso documentation describes for /sparql."""
 
     name = "virtuoso"
+
+    def __init__(self, workdir: Path, *, max_rows: int = 1_000_000) -> None:
+        super().__init__(workdir)
+        self.max_rows = max_rows  # Virtuoso's default, 10,000, is below our big-batch tests
 
     @property
     def endpoints(self) -> Endpoints:
@@ -156,7 +160,8 @@ class VirtuosoServer(SparqlServer):
         while self.sql_port == self.port:
             self.sql_port = free_port()
         (self.workdir / "virtuoso.ini").write_text(_VIRTUOSO_INI.format(
-            dir=self.workdir, sql_port=self.sql_port, http_port=self.port), encoding="utf-8")
+            dir=self.workdir, sql_port=self.sql_port, http_port=self.port,
+            max_rows=self.max_rows), encoding="utf-8")
 
     def command(self) -> list[str]:
         binary = shutil.which("virtuoso-t")

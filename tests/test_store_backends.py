@@ -409,6 +409,22 @@ def test_store_without_union_default_graph_is_refused_at_first_write(tmp_path: P
         server.stop()
 
 
+def test_a_result_virtuoso_truncated_is_an_error(tmp_path: Path) -> None:
+    """Virtuoso cuts results at ResultSetMaxRows and answers 200; a short answer must not pass
+    for the whole store."""
+    server = VirtuosoServer(tmp_path / "virtuoso", max_rows=10).start()
+    try:
+        s = remote_store(server)
+        s.add_quads([Quad(ex(f"s{i}"), ex("p"), Literal(str(i)), g("many")) for i in range(25)])
+        # Flagged when a result reaches the limit, so a LIMIT below it is a whole answer.
+        assert len(list(s.select(f"SELECT ?s WHERE {{ ?s <{ex('p').value}> ?o }} LIMIT 9"))) == 9
+        with pytest.raises(RemoteStoreError, match="truncated a result at 10 rows"):
+            s.quads()
+        s.close()
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------ the service on it
 def test_service_registers_and_reads_back_through_a_remote_store(
         servers: dict[str, SparqlServer], tmp_path: Path) -> None:
