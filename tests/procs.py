@@ -21,15 +21,18 @@ PRODUCT_IDS = sorted(p.stem for p in (EXAMPLES / "products").glob("*.yaml"))
 START_TIMEOUT = 60.0
 
 
-def _env() -> dict[str, str]:
-    """The caller's environment without settings that would redirect the service."""
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without settings that would redirect the service, plus
+    ``extra`` (e.g. a remote store's DPGRAPH_STORE and endpoints)."""
     keep = {"DPGRAPH_HOME", "DPGRAPH_SHARED_DIR"}
-    return {k: v for k, v in os.environ.items() if not k.startswith("DPGRAPH_") or k in keep}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPGRAPH_") or k in keep}
+    return {**env, **(extra or {})}
 
 
-def dpgraph(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def dpgraph(*args: str | Path,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed console script from the repository root (relative example paths)."""
-    return subprocess.run([DPGRAPH, *map(str, args)], cwd=REPO, env=_env(),
+    return subprocess.run([DPGRAPH, *map(str, args)], cwd=REPO, env=_env(env),
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -46,9 +49,11 @@ def finding_lines(stdout: str) -> list[str]:
 class Server:
     """One `dpgraph serve` process on a data directory; restartable, always killed at the end."""
 
-    def __init__(self, data_dir: Path, log_dir: Path) -> None:
+    def __init__(self, data_dir: Path, log_dir: Path,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.log_dir = log_dir
+        self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.starts = 0
@@ -65,8 +70,9 @@ class Server:
         cmd = [sys.executable, "-m", "dpgraph.cli", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), *(["--demo"] if demo else [])]
         with self._log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, env={**_env(), **(env or {})},
-                                         stdout=out, stderr=subprocess.STDOUT)
+            extra = {**(self.env or {}), **(env or {})}
+            self.proc = subprocess.Popen(cmd, cwd=REPO, env=_env(extra), stdout=out,
+                                         stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

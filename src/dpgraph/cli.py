@@ -67,7 +67,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from dpgraph.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="dpgraph-validate-") as tmp:
-        rt = open_runtime(Settings(data_dir=Path(tmp)))
+        # Always embedded: an offline check must not write into a configured remote store.
+        rt = open_runtime(Settings(data_dir=Path(tmp), store="oxigraph"))
         try:
             for catalog in args.catalog or []:
                 rt.registry.register_catalog(parse_catalog(_read(catalog), _media_type(catalog)))

@@ -64,7 +64,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     lock.acquire()
     try:
         log = SqliteLog(settings.data_dir / "log.sqlite")
-        store = open_store(settings.store, settings.data_dir)
+        store = open_store(settings)
     except BaseException:
         lock.release()
         raise

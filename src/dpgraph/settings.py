@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dpgraph.resources import default_home
@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("dpgraph-data"), description="embedded store and log directory")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    store: Literal["oxigraph"] = Field("oxigraph", description="graph store backend kind")
+    store: Literal["oxigraph", "sparql"] = Field(
+        "oxigraph", description="graph store backend: embedded oxigraph, or SPARQL 1.1 over HTTP")
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest accepted body")
     demo: bool = False
     access_log: bool = Field(False, description="log every HTTP request (noisy under load)")
@@ -26,3 +27,19 @@ class Settings(BaseSettings):
                                   "in seconds; a request's timeout parameter may only lower it")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
+    # The remote store (store = "sparql"); see store/sparql_http_store.py.
+    sparql_query_url: str | None = Field(None, description="SPARQL 1.1 Query endpoint")
+    sparql_update_url: str | None = Field(
+        None, description="SPARQL 1.1 Update endpoint (default: the query endpoint)")
+    sparql_gsp_url: str | None = Field(
+        None, description="Graph Store Protocol endpoint, to read one graph (optional)")
+    sparql_user: str | None = Field(None, description="user for the SPARQL endpoints")
+    sparql_password: SecretStr | None = Field(None, description="its password")
+    sparql_auth: Literal["basic", "digest"] = Field("basic", description="HTTP auth scheme")
+    sparql_timeout: float = Field(30.0, gt=0, description="seconds per SPARQL request")
+
+    @model_validator(mode="after")
+    def _remote_store_has_endpoint(self) -> Settings:
+        if self.store == "sparql" and not self.sparql_query_url:
+            raise ValueError("DPGRAPH_STORE=sparql needs DPGRAPH_SPARQL_QUERY_URL")
+        return self

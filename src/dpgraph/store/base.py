@@ -1,19 +1,22 @@
 """The graph store interface and its backend registry.
 
 Backends are plug-ins with a ``kind`` (the OpenLineage client's transport pattern): the
-embedded pyoxigraph store is ``oxigraph``. Services depend on this interface only.
+embedded pyoxigraph store is ``oxigraph``, any SPARQL 1.1 store over HTTP is ``sparql``. Each
+factory builds its store from the settings. Services depend on this interface only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pyoxigraph import NamedNode, Quad, QuerySolutions, Triple
 
 from dpgraph.errors import DpgraphError
+
+if TYPE_CHECKING:
+    from dpgraph.settings import Settings
 
 # What a user query can answer in, canonical media type first in each kind's order of
 # preference (the first is the answer to "*/*").
@@ -84,7 +87,7 @@ class GraphStore(Protocol):
     def close(self) -> None: ...
 
 
-StoreFactory = Callable[[Path], GraphStore]
+StoreFactory = Callable[["Settings"], GraphStore]
 _BACKENDS: dict[str, StoreFactory] = {}
 
 
@@ -92,14 +95,17 @@ def register_backend(kind: str, factory: StoreFactory) -> None:
     _BACKENDS[kind] = factory
 
 
-def open_store(kind: str, data_dir: Path) -> GraphStore:
+def open_store(settings: Settings) -> GraphStore:
+    kind = settings.store
+    # Imported lazily so start-up only loads the backend in use.
     if kind == "oxigraph" and kind not in _BACKENDS:
-        # Imported lazily so start-up only loads the backend in use.
         from dpgraph.store import oxigraph_store  # noqa: F401
+    if kind == "sparql" and kind not in _BACKENDS:
+        from dpgraph.store import sparql_http_store  # noqa: F401
     try:
         factory = _BACKENDS[kind]
     except KeyError:
-        known = ", ".join(sorted({*_BACKENDS, "oxigraph"}))
+        known = ", ".join(sorted({*_BACKENDS, "oxigraph", "sparql"}))
         raise DpgraphError(
             f"unknown store kind {kind!r}; set DPGRAPH_STORE to one of: {known}") from None
-    return factory(data_dir)
+    return factory(settings)

@@ -175,4 +175,4 @@ def _graph_block(graph: NamedNode, triples: set[Triple]) -> str:
     return f"GRAPH <{graph.value}> {{\n{body}}}"
 
 
-register_backend("oxigraph", lambda data_dir: OxigraphStore(data_dir / "graph"))
+register_backend("oxigraph", lambda settings: OxigraphStore(settings.data_dir / "graph"))
