@@ -8,6 +8,7 @@ from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
+from dpgraph.search.index import SearchIndex
 from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
@@ -15,6 +16,7 @@ from dpgraph.services.lineage_read import LineageReader
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
+from dpgraph.services.search import SearchService
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore, open_store
 from dpgraph.validation.gate import RegistrationGate
@@ -33,6 +35,8 @@ class Runtime:
     lineage: LineageReceiver
     lineage_read: LineageReader
     links: LineageLinks
+    search_index: SearchIndex
+    search: SearchService
     lineage_index: LineageIndex | None = None
 
     def sync(self) -> None:
@@ -41,6 +45,7 @@ class Runtime:
 
     def close(self) -> None:
         self.projection.stop()
+        self.search_index.close()
         self.store.close()
         self.log.close()
         self.lock.release()
@@ -53,20 +58,24 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     try:
         log = SqliteLog(settings.data_dir / "log.sqlite")
         store = open_store(settings.store, settings.data_dir)
+        search_index = SearchIndex(settings.data_dir / "search.sqlite")
     except BaseException:
         lock.release()
         raise
     artefacts = Artefacts(settings.home)
     index = LineageIndex()
     index.load(log)  # the current lineage adjacency, from every event of the log
-    projector = Projector(store, log, artefacts.ontology, index)
+    projector = Projector(store, log, artefacts.ontology, index, followers=[search_index])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
+        search_index.catch_up(log)  # a new or older index file: from its own offset
     worker = ProjectionWorker(projector, log)
     worker.start()
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
     lineage = LineageReceiver(log, EventValidator(), worker)
     links = LineageLinks(store, registry, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links, index)
+                   LineageReader(store, worker, index), links,
+                   search_index=search_index, search=SearchService(search_index, worker),
+                   lineage_index=index)

@@ -13,6 +13,7 @@ from dpgraph.api import problems
 from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
 from dpgraph.api.routes_registry import router as registry_router
+from dpgraph.api.routes_search import router as search_router
 from dpgraph.runtime import Runtime, open_runtime
 from dpgraph.settings import Settings
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registry_router)
     app.include_router(lineage_router)
     app.include_router(lineage_read_router)
+    app.include_router(search_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

@@ -7,7 +7,7 @@ bookkeeping of the projected offset changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -80,13 +80,23 @@ class EventSink(Protocol):
     def clear(self) -> None: ...
 
 
+class Follower(Protocol):
+    """Another projection of the log (the search index), fed the batches the graph gets. It
+    keeps its own offset with its data and skips records it already holds."""
+
+    def apply(self, records: Sequence[LogRecord]) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class Projector:
     def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path,
-                 events: EventSink | None = None) -> None:
+                 events: EventSink | None = None, followers: Sequence[Follower] = ()) -> None:
         self._store = store
         self._log = log
         self._ontology = ontology
         self._events = events
+        self._followers = followers
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
             CATALOG_REGISTERED: self._catalog_registered,
@@ -114,6 +124,8 @@ class Projector:
                 if handler is not None:  # kinds of later features are skipped, not failed
                     handler(record)
         self._flush_events(events)
+        for follower in self._followers:
+            follower.apply(records)
         if records:
             self._log.set_projected(PROJECTION, records[-1].offset)
 
@@ -146,6 +158,8 @@ class Projector:
         self._store.clear()
         if self._events is not None:
             self._events.clear()
+        for follower in self._followers:
+            follower.clear()
         self._log.set_projected(PROJECTION, 0)
         self.bootstrap()
         return self.catch_up()
