@@ -45,6 +45,6 @@ def create_app(settings: Settings) -> FastAPI:
     def health(request: Request) -> dict[str, Any]:
         rt: Runtime = request.app.state.runtime
         return {"status": "ok", "version": __version__, "store": settings.store,
-                "offsets": rt.registry.offsets()}
+                "offsets": {**rt.registry.offsets(), "search": rt.search_index.offset}}
 
     return app

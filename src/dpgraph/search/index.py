@@ -164,14 +164,12 @@ class SearchIndex:
 
     def _apply_change(self, change: Change) -> None:
         if change.drop_scope is not None:
-            ids = [r[0] for r in self._db.execute("SELECT id FROM entry WHERE scope = ?",
-                                                  (change.drop_scope,))]
-            self._delete(ids)
-        for doc in change.put:
-            existing = self._db.execute("SELECT id FROM entry WHERE key = ?",
-                                        (doc.key,)).fetchone()
-            self._delete([existing[0]] if existing else [])
-            self._insert(doc)
+            self._delete([r[0] for r in self._db.execute(
+                "SELECT id FROM entry WHERE scope = ?", (change.drop_scope,))])
+        if change.put:
+            existing = self._load([doc.key for doc in change.put])
+            self._delete([row_id for row_id, _ in existing.values()])
+            self._write(self._with_new_ids(change.put))
         if change.attributions is not None:
             product, domain, claims = change.attributions
             self._db.execute("DELETE FROM attribution WHERE product = ?", (product,))
@@ -180,16 +178,20 @@ class SearchIndex:
 
     def _merge(self, docs: dict[str, Doc]) -> None:
         existing = self._load(list(docs))
+        changed: list[tuple[int, Doc]] = []
         for key, doc in docs.items():
-            old = existing.get(key)
-            if old is None:
-                self._insert(doc)
-                continue
-            row_id, current = old
-            new = current.merged(doc)
-            if new != current:
-                self._delete([row_id])
-                self._insert(new, row_id)
+            if key in existing:
+                row_id, current = existing[key]
+                new = current.merged(doc)
+                if new != current:
+                    changed.append((row_id, new))
+        self._delete([row_id for row_id, _ in changed])
+        self._write([*changed, *self._with_new_ids(
+            [doc for key, doc in docs.items() if key not in existing])])
+
+    def _with_new_ids(self, docs: list[Doc]) -> list[tuple[int, Doc]]:
+        (top,) = self._db.execute("SELECT coalesce(max(id), 0) FROM entry").fetchone()
+        return [(top + 1 + i, doc) for i, doc in enumerate(docs)]
 
     def _load(self, keys: list[str]) -> dict[str, tuple[int, Doc]]:
         out: dict[str, tuple[int, Doc]] = {}
@@ -206,25 +208,25 @@ class SearchIndex:
         return out
 
     def _delete(self, ids: list[int]) -> None:
-        for row_id in ids:
-            self._db.execute("DELETE FROM entry_text WHERE rowid = ?", (row_id,))
-            self._db.execute("DELETE FROM entry_short WHERE rowid = ?", (row_id,))
-            self._db.execute("DELETE FROM entry WHERE id = ?", (row_id,))
+        rows = [(row_id,) for row_id in ids]
+        for table, column in (("entry_text", "rowid"), ("entry_short", "rowid"),
+                              ("entry", "id")):
+            self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", rows)
 
-    def _insert(self, doc: Doc, row_id: int | None = None) -> None:
-        cur = self._db.execute(
+    def _write(self, rows: list[tuple[int, Doc]]) -> None:
+        """Insert rows with the ids given (one statement per table: the projection's hot
+        path)."""
+        self._db.executemany(
             "INSERT INTO entry (id, key, type, scope, domain, namespace, name, location, text,"
             " show) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row_id, doc.key, doc.type, doc.scope, doc.domain, doc.namespace, doc.name,
-             doc.location, json.dumps(doc.text, ensure_ascii=False),
-             json.dumps(doc.show, ensure_ascii=False)))
-        self._db.execute(
-            f"INSERT INTO entry_text (rowid, {_COLUMNS}) VALUES (?{', ?' * len(FIELDS)})",
-            (cur.lastrowid, *(fts_text(doc.text.get(f)) for f in FIELDS)))
-        self._db.execute(
-            f"INSERT INTO entry_short (rowid, {_SHORT_COLUMNS})"
-            f" VALUES (?{', ?' * len(SHORT_FIELDS)})",
-            (cur.lastrowid, *(fts_text(doc.text.get(f)) for f in SHORT_FIELDS)))
+            [(row_id, d.key, d.type, d.scope, d.domain, d.namespace, d.name, d.location,
+              json.dumps(d.text, ensure_ascii=False), json.dumps(d.show, ensure_ascii=False))
+             for row_id, d in rows])
+        for table, fields in (("entry_text", FIELDS), ("entry_short", SHORT_FIELDS)):
+            columns = ", ".join(f'"{f}"' for f in fields)
+            self._db.executemany(
+                f"INSERT INTO {table} (rowid, {columns}) VALUES (?{', ?' * len(fields)})",
+                [(row_id, *(fts_text(d.text.get(f)) for f in fields)) for row_id, d in rows])
 
     # ------------------------------------------------------------------ queries
     def search(self, match: str, *, types: Sequence[str], domains: Sequence[str], limit: int,
