@@ -62,10 +62,17 @@ NAME_FIELDS = ("name", "label", "title", "id")
 # long description ranks below a short column that merely mentions the word. The score is
 # therefore, in decreasing weight: every word in a name field (name, label, title, id); bm25
 # over the short fields alone (entry_short: names, terms, namespaces…); bm25 over all fields.
-_SCORE = f"""(1000.0 * (e.id IN (SELECT rowid FROM entry_text WHERE entry_text MATCH ?))
-    + coalesce((SELECT -bm25(entry_short, {_SHORT_WEIGHTS}) FROM entry_short
-                WHERE entry_short MATCH ? AND rowid = e.id), 0.0)
-    + 0.001 * -bm25(entry_text, {_WEIGHTS}))"""
+# The two side scores are computed once per query (materialised), not once per row: an FTS5
+# MATCH with a rowid constraint still walks the term's whole posting list.
+_RANKED = f"""WITH
+    named AS MATERIALIZED (SELECT rowid AS id FROM entry_text WHERE entry_text MATCH ?),
+    short AS MATERIALIZED (SELECT rowid AS id, -bm25(entry_short, {_SHORT_WEIGHTS}) AS s
+                           FROM entry_short WHERE entry_short MATCH ?)
+SELECT e.id, e.type, e.domain, e.show,
+       1000.0 * (named.id IS NOT NULL) + coalesce(short.s, 0.0)
+       + 0.001 * -bm25(entry_text, {_WEIGHTS}) AS score
+FROM entry_text JOIN entry e ON e.id = entry_text.rowid
+LEFT JOIN named ON named.id = e.id LEFT JOIN short ON short.id = e.id"""
 MARK_START, MARK_END = "\x02", "\x03"
 
 # Lineage rows belong to a domain through the products that claim them (see README).
@@ -241,15 +248,15 @@ class SearchIndex:
             marks = ", ".join("?" * len(domains))
             where.append(_DOMAIN_FILTER.format(marks=marks))
             args += [*domains, *domains]
-        body = ("FROM entry_text JOIN entry e ON e.id = entry_text.rowid"
-                f" WHERE {' AND '.join(where)}")
+        condition = " AND ".join(where)
         with self._read_lock:
             self._reader.execute("BEGIN")
             try:
-                total = self._reader.execute(f"SELECT count(*) {body}", args).fetchone()[0]
+                total = self._reader.execute(
+                    "SELECT count(*) FROM entry_text JOIN entry e ON e.id = entry_text.rowid"
+                    f" WHERE {condition}", args).fetchone()[0]
                 page = self._reader.execute(
-                    f"SELECT e.id, e.type, e.domain, e.show, {_SCORE} AS score {body}"
-                    " ORDER BY score DESC, e.key LIMIT ? OFFSET ?",
+                    f"{_RANKED} WHERE {condition} ORDER BY score DESC, e.key LIMIT ? OFFSET ?",
                     [_in_names(match), _any_word(match), *args, limit, offset]).fetchall()
                 marked = self._marked(match, [row[0] for row in page])
             finally:
