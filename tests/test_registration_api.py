@@ -139,11 +139,12 @@ def test_health_reports_log_and_projection_offsets(client: TestClient,
     empty = client.get("/health").json()
     assert empty["status"] == "ok"
     assert empty["store"] == "oxigraph"
-    assert empty["offsets"] == {"log": 0, "projected": 0}
+    assert empty["offsets"] == {"log": 0, "projected": 0, "search": 0}
     demo = demo_client.get("/health").json()
     # the demo is the catalog plus one registration per example product
     assert demo["offsets"] == {"log": 1 + len(PRODUCT_FILES),
-                               "projected": 1 + len(PRODUCT_FILES)}
+                               "projected": 1 + len(PRODUCT_FILES),
+                               "search": 1 + len(PRODUCT_FILES)}
 
 
 def test_openapi_and_docs_are_served(client: TestClient) -> None:

@@ -9,6 +9,7 @@ from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.resources import Artefacts
+from dpgraph.search.index import SearchIndex
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
 from dpgraph.services.lineage import LineageReceiver
@@ -19,6 +20,7 @@ from dpgraph.services.named_queries import NamedQueries
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
+from dpgraph.services.search import SearchService
 from dpgraph.services.sparql import QueryLimits, SparqlService
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore, open_store
@@ -38,6 +40,8 @@ class Runtime:
     lineage: LineageReceiver
     lineage_read: LineageReader
     links: LineageLinks
+    search_index: SearchIndex
+    search: SearchService
     lineage_index: LineageIndex | None = None
     queries: NamedQueries | None = None
     joins: JoinKeys | None = None
@@ -53,6 +57,7 @@ class Runtime:
 
     def close(self) -> None:
         self.projection.stop()
+        self.search_index.close()
         self.store.close()
         self.log.close()
         self.lock.release()
@@ -65,6 +70,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     try:
         log = SqliteLog(settings.data_dir / "log.sqlite")
         store = open_store(settings)
+        search_index = SearchIndex(settings.data_dir / "search.sqlite")
     except BaseException:
         lock.release()
         raise
@@ -73,10 +79,12 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     index.load(log)  # the current lineage adjacency, from every event of the log
     join_index = JoinIndex()
     join_index.load(log)  # join keys, candidates' facts and decisions, from the whole log
-    projector = Projector(store, log, artefacts.ontology, index, sinks=[join_index])
+    projector = Projector(store, log, artefacts.ontology, index,
+                          followers=[search_index, join_index])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
+        search_index.catch_up(log)  # a new or older index file: from its own offset
     worker = ProjectionWorker(projector, log)
     worker.start()
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
@@ -84,5 +92,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     links = LineageLinks(store, registry, worker)
     queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links, index, queries,
-                   JoinKeys(join_index, log, worker))
+                   LineageReader(store, worker, index), links,
+                   search_index=search_index, search=SearchService(search_index, worker),
+                   lineage_index=index, queries=queries,
+                   joins=JoinKeys(join_index, log, worker))

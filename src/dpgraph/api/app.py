@@ -15,6 +15,7 @@ from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
 from dpgraph.api.routes_queries import router as queries_router
 from dpgraph.api.routes_registry import router as registry_router
+from dpgraph.api.routes_search import router as search_router
 from dpgraph.api.routes_sparql import router as sparql_router
 from dpgraph.runtime import Runtime, open_runtime
 from dpgraph.settings import Settings
@@ -44,11 +45,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(queries_router)
     app.include_router(sparql_router)
     app.include_router(joins_router)
+    app.include_router(search_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:
         rt: Runtime = request.app.state.runtime
         return {"status": "ok", "version": __version__, "store": settings.store,
-                "offsets": rt.registry.offsets()}
+                "offsets": {**rt.registry.offsets(), "search": rt.search_index.offset}}
 
     return app

@@ -160,11 +160,11 @@ class JoinIndex:
         for record in log.read():
             batch.append(record)
             if len(batch) >= 1000:
-                self.add(batch)
+                self.apply(batch)
                 batch = []
-        self.add(batch)
+        self.apply(batch)
 
-    def add(self, records: Iterable[LogRecord]) -> None:
+    def apply(self, records: Iterable[LogRecord]) -> None:
         """Apply log records in order; records already applied (by offset) are skipped."""
         with self._lock:
             for r in records:

@@ -81,22 +81,24 @@ class EventSink(Protocol):
     def clear(self) -> None: ...
 
 
-class RecordSink(Protocol):
-    """Told about every projected record, in log order (an in-memory projection)."""
+class Follower(Protocol):
+    """Another projection of the log (search index, join index), fed the batches the graph
+    gets, in log order. A persistent one keeps its own offset with its data and skips records
+    it already holds; an in-memory one is loaded from the log at start."""
 
-    def add(self, records: list[LogRecord]) -> None: ...
+    def apply(self, records: Sequence[LogRecord]) -> None: ...
 
     def clear(self) -> None: ...
 
 
 class Projector:
     def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path,
-                 events: EventSink | None = None, sinks: Sequence[RecordSink] = ()) -> None:
+                 events: EventSink | None = None, followers: Sequence[Follower] = ()) -> None:
         self._store = store
         self._log = log
         self._ontology = ontology
         self._events = events
-        self._sinks = tuple(sinks)
+        self._followers = followers
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
             CATALOG_REGISTERED: self._catalog_registered,
@@ -125,8 +127,8 @@ class Projector:
                 if handler is not None:  # kinds of later features are skipped, not failed
                     handler(record)
         self._flush_events(events)
-        for sink in self._sinks:
-            sink.add(records)
+        for follower in self._followers:
+            follower.apply(records)
         if records:
             self._log.set_projected(PROJECTION, records[-1].offset)
 
@@ -159,8 +161,8 @@ class Projector:
         self._store.clear()
         if self._events is not None:
             self._events.clear()
-        for sink in self._sinks:
-            sink.clear()
+        for follower in self._followers:
+            follower.clear()
         self._log.set_projected(PROJECTION, 0)
         self.bootstrap()
         return self.catch_up()
