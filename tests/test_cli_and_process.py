@@ -78,6 +78,12 @@ def test_served_demo_lists_the_example_products(server: Server) -> None:
     health = server.get("/health").json()
     assert health["status"] == "ok"
     assert health["offsets"]["log"] == health["offsets"]["projected"] >= 11
+    # ... and the recorded lineage of examples/lineage, through the receiver.
+    recorded = len(list((REPO / "examples" / "lineage").glob("*.json")))
+    events = server.get("/api/v1/events/lineage", params={"limit": 100}).json()
+    assert events["totalCount"] == recorded == 14
+    job = server.get("/api/v1/namespaces/mesh-dbt/jobs/mesh.logistics_shipments")
+    assert job.status_code == 200, job.text
 
 
 def test_cli_register_of_an_identical_product_is_unchanged(server: Server) -> None:
@@ -157,7 +163,7 @@ def test_acknowledged_writes_survive_stop_replay_and_restart(server: Server) -> 
     assert replay.stdout.startswith(f"ok: replayed {head} log records")
 
     server.start(demo=False)
-    assert server.offsets() == {"log": head, "projected": head}
+    assert server.offsets() == {"log": head, "projected": head, "search": head}
     assert server.products() == before
     consent = server.get("/api/v1/products/customer-consent").json()
     assert consent["lifecycleStatus"] == "deprecated"

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
+from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.registry import Registry
 
 log = logging.getLogger("dpgraph.demo")
@@ -25,13 +26,18 @@ def demo_products(directory: Path) -> list[ProductDescriptor]:
     return [products[pid] for pid in TopologicalSorter(graph).static_order() if pid in products]
 
 
-def load_demo(registry: Registry, root: Path) -> int:
-    """Register the demo catalog and products; already-registered content is left unchanged."""
+def load_demo(registry: Registry, root: Path, lineage: LineageReceiver | None = None) -> int:
+    """Register the demo catalog and products, then post the recorded lineage events of
+    ``examples/lineage`` through the receiver; what is already there is left unchanged (a
+    re-posted event is a duplicate, stored once)."""
     catalog = CatalogDescriptor.model_validate(
         yaml.safe_load((root / "catalog.yaml").read_text(encoding="utf-8")))
     registry.register_catalog(catalog)
     products = demo_products(root / "products")
     for d in products:
         registry.register_product(d)
-    log.info("demo mesh loaded: %d products", len(products))
+    events = sorted((root / "lineage").glob("*.json")) if lineage is not None else []
+    for path in events:
+        lineage.receive(path.read_bytes())  # type: ignore[union-attr]
+    log.info("demo mesh loaded: %d products, %d lineage events", len(products), len(events))
     return len(products)

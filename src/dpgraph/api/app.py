@@ -29,7 +29,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.demo:
             from dpgraph.demo import load_demo
 
-            load_demo(rt.registry, rt.artefacts.examples)
+            load_demo(rt.registry, rt.artefacts.examples, rt.lineage)
         try:
             yield
         finally:
