@@ -8,6 +8,8 @@ from typing import Any, ClassVar, Protocol
 from dpgraph.cypher.model import Change
 
 Row = dict[str, Any]
+# A write statement in the openCypher subset both backends run (see dpgraph.cypher.relink).
+Statement = tuple[str, Mapping[str, Any]]
 
 
 class CypherBackend(Protocol):
@@ -16,6 +18,10 @@ class CypherBackend(Protocol):
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply changes in order (see dpgraph.cypher.model for their idempotent semantics).
         A batch may be applied again after a failure and must land in the same state."""
+
+    def run(self, statements: Sequence[Statement]) -> None:
+        """Run shared openCypher write statements in order (the projection's relink step);
+        they are idempotent MERGEs, so running them again changes nothing."""
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:
