@@ -108,6 +108,28 @@ def cmd_deprecate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cypher(args: argparse.Namespace) -> int:
+    import json
+
+    params: dict[str, Any] = {}
+    for item in args.param or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param {item!r}: expected NAME=VALUE")
+        try:  # JSON when it parses (numbers, lists, true, "quoted"), else the text as is
+            params[key] = json.loads(raw)
+        except ValueError:
+            params[key] = raw
+    payload: dict[str, Any] = {"query": args.query, "parameters": params}
+    if args.timeout is not None:
+        payload["timeout"] = args.timeout
+    result = _http("POST", args, "/api/v1/cypher", json_body=payload)
+    for row in result["rows"]:
+        print(json.dumps(row, ensure_ascii=False, sort_keys=False))
+    print(f"ok: {result['count']} row(s)", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from dpgraph.runtime import open_runtime
 
@@ -191,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
     deprecate.add_argument("--retire", action="store_true")
     deprecate.add_argument("--server")
     deprecate.set_defaults(func=cmd_deprecate)
+
+    cypher = sub.add_parser("cypher", help="run a read-only Cypher query on the service")
+    cypher.add_argument("query")
+    cypher.add_argument("--param", action="append", metavar="NAME=VALUE",
+                        help="query parameter; VALUE is JSON if it parses (repeatable)")
+    cypher.add_argument("--timeout", type=float, help="seconds")
+    cypher.add_argument("--server")
+    cypher.set_defaults(func=cmd_cypher)
 
     replay = sub.add_parser("replay", help="rebuild the graph from the log (service stopped)")
     replay.add_argument("--data-dir", type=Path)

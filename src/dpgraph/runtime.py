@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dpgraph.cypher.base import open_backend
+from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.service import CypherQueries
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
@@ -34,6 +37,8 @@ class Runtime:
     lineage_read: LineageReader
     links: LineageLinks
     lineage_index: LineageIndex | None = None
+    cypher_view: CypherView | None = None
+    cypher: CypherQueries | None = None
 
     def sync(self) -> None:
         """Wait until the graph holds every write acknowledged so far."""
@@ -41,6 +46,8 @@ class Runtime:
 
     def close(self) -> None:
         self.projection.stop()
+        if self.cypher_view is not None:
+            self.cypher_view.close()
         self.store.close()
         self.log.close()
         self.lock.release()
@@ -53,15 +60,18 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     try:
         log = SqliteLog(settings.data_dir / "log.sqlite")
         store = open_store(settings.store, settings.data_dir)
+        view = CypherView(open_backend(settings), log)
     except BaseException:
         lock.release()
         raise
     artefacts = Artefacts(settings.home)
     index = LineageIndex()
     index.load(log)  # the current lineage adjacency, from every event of the log
-    projector = Projector(store, log, artefacts.ontology, index)
+    projector = Projector(store, log, artefacts.ontology, index, views=[view])
     if catch_up:
         projector.bootstrap()
+        view.bootstrap()
+        view.catch_up()  # the view may lag the graph (a crash between their commits)
         projector.catch_up()
     worker = ProjectionWorker(projector, log)
     worker.start()
@@ -69,4 +79,5 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     lineage = LineageReceiver(log, EventValidator(), worker)
     links = LineageLinks(store, registry, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links, index)
+                   LineageReader(store, worker, index), links, index, view,
+                   CypherQueries(view, log, timeout=settings.cypher_timeout))

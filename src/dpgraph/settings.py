@@ -22,5 +22,8 @@ class Settings(BaseSettings):
     demo: bool = False
     access_log: bool = Field(False, description="log every HTTP request (noisy under load)")
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
+    cypher: str = Field("embedded", description="Cypher view backend: embedded (LadybugDB) "
+                        "or a registered one (bolt)")
+    cypher_timeout: float = Field(30.0, gt=0, description="longest a Cypher query may run (s)")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from dpgraph import __version__
 from dpgraph.api import problems
+from dpgraph.api.routes_cypher import router as cypher_router
 from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
 from dpgraph.api.routes_registry import router as registry_router
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registry_router)
     app.include_router(lineage_router)
     app.include_router(lineage_read_router)
+    app.include_router(cypher_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

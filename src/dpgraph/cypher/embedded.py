@@ -30,7 +30,9 @@ ENGINE_MODULE = "real_ladybug"
 
 
 class CypherTimeout(DpgraphError):
-    status = 504
+    # Not a 5xx: those never carry their detail to the client, and this one is the client's
+    # query running too long, not the service failing.
+    status = 408
     title = "Query timeout"
 
 

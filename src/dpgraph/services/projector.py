@@ -7,7 +7,7 @@ bookkeeping of the projected offset changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -80,13 +80,22 @@ class EventSink(Protocol):
     def clear(self) -> None: ...
 
 
+class View(Protocol):
+    """Another projection of the same records with its own offset (the Cypher view)."""
+
+    def apply_batch(self, records: Sequence[LogRecord]) -> None: ...
+
+    def rebuild(self) -> None: ...
+
+
 class Projector:
     def __init__(self, store: GraphStore, log: SqliteLog, ontology: Path,
-                 events: EventSink | None = None) -> None:
+                 events: EventSink | None = None, views: Sequence[View] = ()) -> None:
         self._store = store
         self._log = log
         self._ontology = ontology
         self._events = events
+        self._views = tuple(views)
         self._handlers: dict[str, Callable[[LogRecord], None]] = {
             PRODUCT_DEPRECATED: lambda r: self._store.update(deprecation_update(r)),
             CATALOG_REGISTERED: self._catalog_registered,
@@ -116,6 +125,8 @@ class Projector:
         self._flush_events(events)
         if records:
             self._log.set_projected(PROJECTION, records[-1].offset)
+        for view in self._views:
+            view.apply_batch(records)
 
     def _flush_events(self, events: list[LogRecord]) -> None:
         if events:
@@ -147,6 +158,8 @@ class Projector:
         if self._events is not None:
             self._events.clear()
         self._log.set_projected(PROJECTION, 0)
+        for view in self._views:
+            view.rebuild()
         self.bootstrap()
         return self.catch_up()
 
