@@ -51,7 +51,7 @@ def register_backend(kind: str, factory: BackendFactory) -> None:
 def _embedded(settings: Any) -> CypherBackend:
     from dpgraph.cypher.embedded import EmbeddedCypher
 
-    return EmbeddedCypher(settings.data_dir / "cypher")
+    return EmbeddedCypher(settings.data_dir / "cypher", engine_module=settings.cypher_engine)
 
 
 def open_backend(settings: Any) -> CypherBackend:

@@ -1,5 +1,7 @@
-"""The embedded Cypher backend: LadybugDB (``real-ladybug``, the maintained fork of Kùzu) in
-the service's own process, its files under ``<data-dir>/cypher/``.
+"""The embedded Cypher backend: Kùzu 0.11.3 in the service's own process, its files under
+``<data-dir>/cypher/``. LadybugDB (``real-ladybug``, Kùzu's maintained fork, same API) is
+selectable with ``DPGRAPH_CYPHER_ENGINE=real_ladybug``; it is not the default because 0.15.3
+loses MERGEs and fails on others (see README, "Choice of Cypher engine").
 
 Writes come from the projection thread through one connection, a batch per transaction.
 Changes are grouped by shape and written with ``UNWIND $rows … MERGE``, one statement per
@@ -11,6 +13,7 @@ connection each, in a read-only transaction, with the engine's own query timeout
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import importlib
@@ -26,7 +29,7 @@ from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUps
 from dpgraph.cypher.schema import NODES, OWNED_LABELS, RELS
 from dpgraph.errors import DpgraphError
 
-ENGINE_MODULE = "real_ladybug"
+ENGINE_MODULE = "kuzu"
 
 
 class CypherTimeout(DpgraphError):
@@ -173,7 +176,7 @@ def _node_shape(c: NodeUpsert) -> tuple[Any, ...]:
 
 def _rel_statement(c: RelUpsert) -> str:
     # MATCH … WHERE rather than MATCH ({id: …}): LadybugDB 0.15.3 fails on the property-map
-    # form before a relationship MERGE ("unordered_map::at"); see bench/cypher_engines.py.
+    # form before a relationship MERGE ("unordered_map::at"); Kùzu runs both.
     text = (f"UNWIND $rows AS r MATCH (a:{q(c.src_label)}) WHERE a.id = r.src "
             f"MATCH (b:{q(c.dst_label)}) WHERE b.id = r.dst MERGE (a)-[x:{q(c.type)}]->(b)")
     sets = _assignments("x", c)
@@ -191,15 +194,19 @@ def _rel_shape(c: RelUpsert) -> tuple[Any, ...]:
 def _json_ready(value: Any) -> Any:
     """Engine values as JSON values; nodes, relationships and paths as the protocol says."""
     if isinstance(value, dict):
-        if "_NODES" in value and "_RELS" in value:
-            return {"nodes": [_json_ready(n) for n in value["_NODES"]],
-                    "relationships": [_json_ready(r) for r in value["_RELS"]]}
-        if "_LABEL" in value and "_ID" in value:
+        # Kùzu marks nodes, relationships and paths with _id/_label/_src/_nodes…, LadybugDB
+        # with the same keys in capitals.
+        meta = {k.lower(): v for k, v in value.items() if isinstance(k, str)
+                and k.startswith("_")}
+        if "_nodes" in meta and "_rels" in meta:
+            return {"nodes": [_json_ready(n) for n in meta["_nodes"]],
+                    "relationships": [_json_ready(r) for r in meta["_rels"]]}
+        if "_label" in meta and "_id" in meta:
             props = {k: _json_ready(v) for k, v in value.items()
                      if not k.startswith("_") and v is not None}
-            if "_SRC" in value:
-                return {**props, "_type": value["_LABEL"]}
-            return {**props, "_labels": [value["_LABEL"]]}
+            if "_src" in meta:
+                return {**props, "_type": meta["_label"]}
+            return {**props, "_labels": [meta["_label"]]}
         return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_ready(v) for v in value]
@@ -220,7 +227,7 @@ class EmbeddedCypher:
     def __init__(self, directory: Path, *, engine_module: str = ENGINE_MODULE) -> None:
         self._engine = importlib.import_module(engine_module)
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = self._engine.Database(str(directory / "graph.lbdb"))
+        self._db = self._engine.Database(str(directory / f"graph.{engine_module}"))
         self._writer = self._engine.Connection(self._db)
         self._lock = threading.Lock()
         self._create_schema()
@@ -321,4 +328,8 @@ class _Transaction:
         self._conn.execute("BEGIN TRANSACTION")
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self._conn.execute("ROLLBACK" if kind is not None else "COMMIT")
+        if kind is None:
+            self._conn.execute("COMMIT")
+            return
+        with contextlib.suppress(RuntimeError):  # the engine may have rolled back already
+            self._conn.execute("ROLLBACK")

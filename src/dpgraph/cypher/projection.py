@@ -53,21 +53,25 @@ class CypherView:
                 pending = [r for r in self._log.read(after=self._offset,
                                                      limit=last - self._offset)
                            if r.offset <= last]
-            changes: list[Change] = []
-            for record in pending:
-                try:
-                    changes += record_changes(record)
-                except ValueError:  # nothing the receiver would have stored; skip, as RDF does
-                    log.warning("record %d cannot be projected to the Cypher view",
-                                record.offset)
-            if changes:
-                self.backend.apply(changes)
-                datasets, products = touched(changes)
-                self.backend.run(relink_statements(datasets, products))
+            self.project(pending)
             self._log.set_projected(NAME, pending[-1].offset)
             with self._cond:
                 self._offset = pending[-1].offset
                 self._cond.notify_all()
+
+    def project(self, records: Sequence[LogRecord]) -> None:
+        """Map records to changes, apply them, relink what they touched (no bookkeeping:
+        doing it again lands in the same state)."""
+        changes: list[Change] = []
+        for record in records:
+            try:
+                changes += record_changes(record)
+            except ValueError:  # nothing the receiver would have stored; skip, as RDF does
+                log.warning("record %d cannot be projected to the Cypher view", record.offset)
+        if changes:
+            self.backend.apply(changes)
+            datasets, products = touched(changes)
+            self.backend.run(relink_statements(datasets, products))
 
     def catch_up(self, page: int = 1000) -> int:
         n = 0
