@@ -27,6 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
             from dpgraph.demo import load_demo
 
             load_demo(rt.registry, rt.artefacts.examples)
+            rt.sync()  # serve once the demo is projected (the Cypher view made it visible)
         try:
             yield
         finally:
