@@ -36,7 +36,7 @@ def test_replay_rebuilds_an_isomorphic_graph(demo_runtime) -> None:
     live = _graphs(rt.store)
     assert iris.product_graph("customer-consent").value in live
 
-    applied = rt.projector.rebuild()
+    applied = rt.replay()
 
     assert applied == rt.log.head()
     rebuilt = _graphs(rt.store)

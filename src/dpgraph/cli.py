@@ -161,6 +161,25 @@ def cmd_join_path(args: argparse.Namespace) -> int:
                   f"({step['status']} {step['kind']}, {step['confidence']})")
         if args.sql:
             print("  " + path["sql"].replace("\n", "\n  "))
+def cmd_cypher(args: argparse.Namespace) -> int:
+    import json
+
+    params: dict[str, Any] = {}
+    for item in args.param or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param {item!r}: expected NAME=VALUE")
+        try:  # JSON when it parses (numbers, lists, true, "quoted"), else the text as is
+            params[key] = json.loads(raw)
+        except ValueError:
+            params[key] = raw
+    payload: dict[str, Any] = {"query": args.query, "parameters": params}
+    if args.timeout is not None:
+        payload["timeout"] = args.timeout
+    result = _http("POST", args, "/api/v1/cypher", json_body=payload)
+    for row in result["rows"]:
+        print(json.dumps(row, ensure_ascii=False, sort_keys=False))
+    print(f"ok: {result['count']} row(s)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -170,7 +189,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     rt = open_runtime(_settings(args), catch_up=False)
     try:
         started = time.perf_counter()
-        n = rt.projector.rebuild()
+        n = rt.replay()
         seconds = time.perf_counter() - started
     finally:
         rt.close()
@@ -269,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     join_path.add_argument("--sql", action="store_true", help="print each path's example SQL")
     join_path.add_argument("--server")
     join_path.set_defaults(func=cmd_join_path)
+    cypher = sub.add_parser("cypher", help="run a read-only Cypher query on the service")
+    cypher.add_argument("query")
+    cypher.add_argument("--param", action="append", metavar="NAME=VALUE",
+                        help="query parameter; VALUE is JSON if it parses (repeatable)")
+    cypher.add_argument("--timeout", type=float, help="seconds")
+    cypher.add_argument("--server")
+    cypher.set_defaults(func=cmd_cypher)
 
     replay = sub.add_parser("replay", help="rebuild the graph from the log (service stopped)")
     replay.add_argument("--data-dir", type=Path)

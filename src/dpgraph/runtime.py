@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from dpgraph.cypher.base import open_backend
+from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.service import CypherQueries
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
@@ -45,6 +48,8 @@ class Runtime:
     lineage_index: LineageIndex | None = None
     queries: NamedQueries | None = None
     joins: JoinKeys | None = None
+    cypher_view: CypherView | None = None
+    cypher: CypherQueries | None = None
 
     @cached_property
     def sparql(self) -> SparqlService:
@@ -55,9 +60,19 @@ class Runtime:
         """Wait until the graph holds every write acknowledged so far."""
         self.projection.wait_for_log()
 
+    def replay(self) -> int:
+        """Rebuild every projection from the log (service stopped); returns the records."""
+        n = self.projector.rebuild()
+        if self.cypher_view is not None:
+            self.cypher_view.rebuild()
+            self.cypher_view.catch_up()
+        return n
+
     def close(self) -> None:
         self.projection.stop()
         self.search_index.close()
+        if self.cypher_view is not None:
+            self.cypher_view.close()
         self.store.close()
         self.log.close()
         self.lock.release()
@@ -71,6 +86,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
         log = SqliteLog(settings.data_dir / "log.sqlite")
         store = open_store(settings)
         search_index = SearchIndex(settings.data_dir / "search.sqlite")
+        view = CypherView(open_backend(settings), log)
     except BaseException:
         lock.release()
         raise
@@ -84,15 +100,20 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
+        view.bootstrap()
         search_index.catch_up(log)  # a new or older index file: from its own offset
     worker = ProjectionWorker(projector, log)
     worker.start()
+    if catch_up:
+        view.start()  # catches up from its own offset, then follows the log
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
     lineage = LineageReceiver(log, EventValidator(), worker)
     links = LineageLinks(store, registry, worker)
-    queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log)
+    cypher = CypherQueries(view, log, timeout=settings.cypher_timeout)
+    queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log, cypher.rows)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
                    LineageReader(store, worker, index), links,
                    search_index=search_index, search=SearchService(search_index, worker),
                    lineage_index=index, queries=queries,
-                   joins=JoinKeys(join_index, log, worker))
+                   joins=JoinKeys(join_index, log, worker), cypher_view=view,
+                   cypher=cypher)

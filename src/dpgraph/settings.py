@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
     sparql_timeout: float = Field(30.0, gt=0, description="longest a /sparql query may run, "
                                   "in seconds; a request's timeout parameter may only lower it")
+    cypher: str = Field("embedded", description="Cypher view backend: embedded (Kùzu) "
+                        "or a registered one (bolt)")
+    cypher_engine: Literal["kuzu", "real_ladybug"] = Field(
+        "kuzu", description="embedded Cypher engine module (real_ladybug needs real-ladybug)")
+    cypher_timeout: float = Field(30.0, gt=0, description="longest a Cypher query may run (s)")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
     # The remote store (store = "sparql"); see store/sparql_http_store.py.

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from dpgraph import __version__
 from dpgraph.api import problems
+from dpgraph.api.routes_cypher import router as cypher_router
 from dpgraph.api.routes_joins import router as joins_router
 from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
@@ -30,6 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
             from dpgraph.demo import load_demo
 
             load_demo(rt.registry, rt.artefacts.examples, rt.lineage)
+            rt.sync()  # serve once the demo is in the graph
         try:
             yield
         finally:
@@ -46,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sparql_router)
     app.include_router(joins_router)
     app.include_router(search_router)
+    app.include_router(cypher_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

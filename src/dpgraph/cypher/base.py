@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from dpgraph.cypher.model import Change
+from dpgraph.errors import DpgraphError
 
 Row = dict[str, Any]
+# A write statement in the openCypher subset both backends run (see dpgraph.cypher.relink).
+Statement = tuple[str, Mapping[str, Any]]
 
 
 class CypherBackend(Protocol):
@@ -16,6 +19,10 @@ class CypherBackend(Protocol):
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply changes in order (see dpgraph.cypher.model for their idempotent semantics).
         A batch may be applied again after a failure and must land in the same state."""
+
+    def run(self, statements: Sequence[Statement]) -> None:
+        """Run shared openCypher write statements in order (the projection's relink step);
+        they are idempotent MERGEs, so running them again changes nothing."""
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:
@@ -27,3 +34,31 @@ class CypherBackend(Protocol):
         """Remove every node and relationship (replay starts from an empty view)."""
 
     def close(self) -> None: ...
+
+
+# --- backend registry (as dpgraph.store.base does for graph stores) ---------------------------
+
+BackendFactory = Callable[[Any], CypherBackend]  # called with the Settings
+_BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_backend(kind: str, factory: BackendFactory) -> None:
+    """Make a backend selectable by ``DPGRAPH_CYPHER=<kind>`` (the Bolt backend registers
+    ``bolt`` here)."""
+    _BACKENDS[kind] = factory
+
+
+def _embedded(settings: Any) -> CypherBackend:
+    from dpgraph.cypher.embedded import EmbeddedCypher
+
+    return EmbeddedCypher(settings.data_dir / "cypher", engine_module=settings.cypher_engine)
+
+
+def open_backend(settings: Any) -> CypherBackend:
+    kind = settings.cypher
+    factory = _BACKENDS.get(kind) or {"embedded": _embedded}.get(kind)
+    if factory is None:
+        known = ", ".join(sorted({*_BACKENDS, "embedded"}))
+        raise DpgraphError(
+            f"unknown Cypher backend {kind!r}; set DPGRAPH_CYPHER to one of: {known}")
+    return factory(settings)

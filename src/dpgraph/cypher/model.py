@@ -5,7 +5,8 @@ Bolt) turns them into its own statements. Every change is idempotent and indepen
 the order lineage events arrive in, so a batch can be re-applied after a crash (the Bolt
 server here cannot roll back) and still land in the same state:
 
-- ``NodeUpsert``: create the node if missing, then ``set`` overwrites, ``earliest`` keeps the
+- ``NodeUpsert``: create the node if missing, then ``set`` overwrites (``None`` removes the
+  property: a catalog entry that dropped its e-mail), ``earliest`` keeps the
   smaller of old and new, ``latest`` the larger (ISO times compare as strings), and
   ``ranked`` writes its properties only when its rank is higher than the node's stored
   ``rank_property`` (or equal with a later ``tiebreak`` value): a run's state and end time
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 Scalar = str | int | float | bool
+Value = Scalar | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class Ranked:
 class NodeUpsert:
     label: str
     id: str
-    set: Mapping[str, Scalar] = field(default_factory=dict)
+    set: Mapping[str, Value] = field(default_factory=dict)
     earliest: Mapping[str, str] = field(default_factory=dict)
     latest: Mapping[str, str] = field(default_factory=dict)
     ranked: Ranked | None = None
@@ -50,7 +52,7 @@ class RelUpsert:
     src_id: str
     dst_label: str
     dst_id: str
-    set: Mapping[str, Scalar] = field(default_factory=dict)
+    set: Mapping[str, Value] = field(default_factory=dict)
     earliest: Mapping[str, str] = field(default_factory=dict)
     latest: Mapping[str, str] = field(default_factory=dict)
 

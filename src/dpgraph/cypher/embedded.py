@@ -1,0 +1,335 @@
+"""The embedded Cypher backend: Kùzu 0.11.3 in the service's own process, its files under
+``<data-dir>/cypher/``. LadybugDB (``real-ladybug``, Kùzu's maintained fork, same API) is
+selectable with ``DPGRAPH_CYPHER_ENGINE=real_ladybug``; it is not the default because 0.15.3
+loses MERGEs and fails on others (see README, "Choice of Cypher engine").
+
+Writes come from the projection thread through one connection, a batch per transaction.
+Changes are grouped by shape and written with ``UNWIND $rows … MERGE``, one statement per
+group. Changes to the same node or relationship within a batch are first folded into one
+with the same merge semantics (``set`` last wins, ``earliest`` min, ``latest`` max, the
+higher ``ranked``), because one ``UNWIND … MERGE`` must not see an id twice. Reads get a
+connection each, in a read-only transaction, with the engine's own query timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import importlib
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dpgraph.cypher.base import Row, Statement
+from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert
+from dpgraph.cypher.schema import NODES, OWNED_LABELS, RELS
+from dpgraph.errors import DpgraphError
+
+ENGINE_MODULE = "kuzu"
+
+
+class CypherTimeout(DpgraphError):
+    # Not a 5xx: those never carry their detail to the client, and this one is the client's
+    # query running too long, not the service failing.
+    status = 408
+    title = "Query timeout"
+
+
+class CypherQueryError(DpgraphError):
+    """The engine refused the query (binding: unknown label or property, type mismatch…)."""
+
+    status = 400
+    title = "Invalid query"
+
+
+def q(name: str) -> str:
+    """A quoted name: the schema's ``Column`` is a reserved word in Kùzu and LadybugDB."""
+    return f"`{name}`"
+
+
+def ddl() -> list[str]:
+    out = []
+    for label, props in NODES.items():
+        cols = "".join(f", {q(name)} {kind}" for name, kind in props.items())
+        out.append(f"CREATE NODE TABLE IF NOT EXISTS {q(label)}(id STRING PRIMARY KEY{cols})")
+    for rel, (pairs, props) in RELS.items():
+        ends = ", ".join(f"FROM {q(a)} TO {q(b)}" for a, b in pairs)
+        cols = "".join(f", {q(name)} {kind}" for name, kind in props.items())
+        out.append(f"CREATE REL TABLE IF NOT EXISTS {q(rel)}({ends}{cols})")
+    return out
+
+
+# --- folding changes to one per node / relationship ---------------------------------------------
+
+
+def _min(a: str | None, b: str | None) -> str | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: str | None, b: str | None) -> str | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _merge_times(old: Mapping[str, str], new: Mapping[str, str], pick: Any) -> dict[str, str]:
+    return {k: pick(old.get(k), new.get(k)) for k in {*old, *new}}
+
+
+def _winner(a: Ranked | None, b: Ranked | None) -> Ranked | None:
+    if a is None or b is None:
+        return a or b
+    return b if (b.rank, b.tiebreak) > (a.rank, a.tiebreak) else a
+
+
+def _fold_node(a: NodeUpsert, b: NodeUpsert) -> NodeUpsert:
+    return replace(a, set={**a.set, **b.set},
+                   earliest=_merge_times(a.earliest, b.earliest, _min),
+                   latest=_merge_times(a.latest, b.latest, _max),
+                   ranked=_winner(a.ranked, b.ranked))
+
+
+def _fold_rel(a: RelUpsert, b: RelUpsert) -> RelUpsert:
+    return replace(a, set={**a.set, **b.set},
+                   earliest=_merge_times(a.earliest, b.earliest, _min),
+                   latest=_merge_times(a.latest, b.latest, _max))
+
+
+def _segments(changes: Sequence[Change]) -> list[DeleteOwned | list[NodeUpsert | RelUpsert]]:
+    """Upserts between deletions, each run folded to one change per node/relationship. Within
+    a run order does not matter (every merge policy is commutative once folded)."""
+    out: list[DeleteOwned | list[NodeUpsert | RelUpsert]] = []
+    nodes: dict[tuple[str, str], NodeUpsert] = {}
+    rels: dict[tuple[str, str, str, str, str, str], RelUpsert] = {}
+
+    def flush() -> None:
+        if nodes or rels:
+            out.append([*nodes.values(), *rels.values()])
+            nodes.clear()
+            rels.clear()
+
+    for c in changes:
+        if isinstance(c, DeleteOwned):
+            flush()
+            out.append(c)
+        elif isinstance(c, NodeUpsert):
+            key = (c.label, c.id)
+            nodes[key] = _fold_node(nodes[key], c) if key in nodes else c
+        else:
+            rkey = (c.type, c.src_label, c.src_id, c.dst_label, c.dst_id, "")
+            rels[rkey] = _fold_rel(rels[rkey], c) if rkey in rels else c
+    flush()
+    return out
+
+
+# --- statements -----------------------------------------------------------------------------------
+
+
+def _assignments(var: str, c: NodeUpsert | RelUpsert) -> list[str]:
+    sets = [f"{var}.{q(k)} = r.s_{k}" for k in sorted(c.set)]
+    sets += [f"{var}.{q(k)} = CASE WHEN {var}.{q(k)} IS NULL OR r.e_{k} < {var}.{q(k)} "
+             f"THEN r.e_{k} ELSE {var}.{q(k)} END" for k in sorted(c.earliest)]
+    sets += [f"{var}.{q(k)} = CASE WHEN {var}.{q(k)} IS NULL OR r.l_{k} > {var}.{q(k)} "
+             f"THEN r.l_{k} ELSE {var}.{q(k)} END" for k in sorted(c.latest)]
+    return sets
+
+
+def _row(c: NodeUpsert | RelUpsert) -> dict[str, Any]:
+    row: dict[str, Any] = {f"s_{k}": v for k, v in c.set.items()}
+    row.update({f"e_{k}": v for k, v in c.earliest.items()})
+    row.update({f"l_{k}": v for k, v in c.latest.items()})
+    return row
+
+
+def _node_statement(c: NodeUpsert) -> str:
+    sets = _assignments("n", c)
+    text = f"UNWIND $rows AS r MERGE (n:{q(c.label)} {{id: r.id}})"
+    if sets:
+        text += " SET " + ", ".join(sets)
+    if c.ranked is not None:
+        rk, tb = q(c.ranked.rank_property), q(c.ranked.tiebreak_property)
+        win = (f"(n.{rk} IS NULL OR r.k_rank > n.{rk} OR "
+               f"(r.k_rank = n.{rk} AND r.k_tie > n.{tb}))")
+        pairs = [(f"n.{q(k)}", f"r.k_{k}") for k in sorted(c.ranked.props)]
+        pairs += [(f"n.{rk}", "r.k_rank"), (f"n.{tb}", "r.k_tie")]
+        text += f" WITH n, r, {win} AS win SET " + ", ".join(
+            f"{prop} = CASE WHEN win THEN {value} ELSE {prop} END" for prop, value in pairs)
+    return text
+
+
+def _node_row(c: NodeUpsert) -> dict[str, Any]:
+    row = {"id": c.id, **_row(c)}
+    if c.ranked is not None:
+        row.update({f"k_{k}": v for k, v in c.ranked.props.items()})
+        row.update({"k_rank": c.ranked.rank, "k_tie": c.ranked.tiebreak})
+    return row
+
+
+def _node_shape(c: NodeUpsert) -> tuple[Any, ...]:
+    ranked = c.ranked
+    return (c.label, tuple(sorted(c.set)), tuple(sorted(c.earliest)), tuple(sorted(c.latest)),
+            None if ranked is None else (ranked.rank_property, ranked.tiebreak_property,
+                                         tuple(sorted(ranked.props))))
+
+
+def _rel_statement(c: RelUpsert) -> str:
+    # MATCH … WHERE rather than MATCH ({id: …}): LadybugDB 0.15.3 fails on the property-map
+    # form before a relationship MERGE ("unordered_map::at"); Kùzu runs both.
+    text = (f"UNWIND $rows AS r MATCH (a:{q(c.src_label)}) WHERE a.id = r.src "
+            f"MATCH (b:{q(c.dst_label)}) WHERE b.id = r.dst MERGE (a)-[x:{q(c.type)}]->(b)")
+    sets = _assignments("x", c)
+    return text + (" SET " + ", ".join(sets) if sets else "")
+
+
+def _rel_shape(c: RelUpsert) -> tuple[Any, ...]:
+    return (c.type, c.src_label, c.dst_label, tuple(sorted(c.set)), tuple(sorted(c.earliest)),
+            tuple(sorted(c.latest)))
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+def _json_ready(value: Any) -> Any:
+    """Engine values as JSON values; nodes, relationships and paths as the protocol says."""
+    if isinstance(value, dict):
+        # Kùzu marks nodes, relationships and paths with _id/_label/_src/_nodes…, LadybugDB
+        # with the same keys in capitals.
+        meta = {k.lower(): v for k, v in value.items() if isinstance(k, str)
+                and k.startswith("_")}
+        if "_nodes" in meta and "_rels" in meta:
+            return {"nodes": [_json_ready(n) for n in meta["_nodes"]],
+                    "relationships": [_json_ready(r) for r in meta["_rels"]]}
+        if "_label" in meta and "_id" in meta:
+            props = {k: _json_ready(v) for k, v in value.items()
+                     if not k.startswith("_") and v is not None}
+            if "_src" in meta:
+                return {**props, "_type": meta["_label"]}
+            return {**props, "_labels": [meta["_label"]]}
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+class EmbeddedCypher:
+    kind: ClassVar[str] = "embedded"
+
+    def __init__(self, directory: Path, *, engine_module: str = ENGINE_MODULE) -> None:
+        self._engine = importlib.import_module(engine_module)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = self._engine.Database(str(directory / f"graph.{engine_module}"))
+        self._writer = self._engine.Connection(self._db)
+        self._lock = threading.Lock()
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        for statement in ddl():
+            self._writer.execute(statement)
+
+    # --- writes ---
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        with self._lock, self._transaction():
+            for segment in _segments(changes):
+                if isinstance(segment, DeleteOwned):
+                    for label in OWNED_LABELS:
+                        self._writer.execute(
+                            f"MATCH (n:{q(label)}) WHERE n.owner = $owner DETACH DELETE n",
+                            {"owner": segment.owner})
+                else:
+                    self._upsert(segment)
+
+    def _upsert(self, changes: list[NodeUpsert | RelUpsert]) -> None:
+        nodes: dict[tuple[Any, ...], list[NodeUpsert]] = {}
+        ends: dict[str, set[str]] = {}
+        rels: dict[tuple[Any, ...], list[RelUpsert]] = {}
+        for c in changes:
+            if isinstance(c, NodeUpsert):
+                nodes.setdefault(_node_shape(c), []).append(c)
+            else:
+                rels.setdefault(_rel_shape(c), []).append(c)
+                ends.setdefault(c.src_label, set()).add(c.src_id)
+                ends.setdefault(c.dst_label, set()).add(c.dst_id)
+        for group in nodes.values():
+            self._writer.execute(_node_statement(group[0]),
+                                 {"rows": [_node_row(c) for c in group]})
+        # A relationship's end points exist before it: created bare if nothing else made them.
+        for label, ids in ends.items():
+            self._writer.execute(f"UNWIND $ids AS i MERGE (n:{q(label)} {{id: i}})",
+                                 {"ids": sorted(ids)})
+        for rgroup in rels.values():
+            self._writer.execute(_rel_statement(rgroup[0]), {"rows": [
+                {"src": c.src_id, "dst": c.dst_id, **_row(c)} for c in rgroup]})
+
+    def run(self, statements: Sequence[Statement]) -> None:
+        with self._lock, self._transaction():
+            for text, params in statements:
+                self._writer.execute(text, dict(params))
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._writer)
+
+    # --- reads ---
+
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+              timeout: float) -> list[Row]:
+        conn = self._engine.Connection(self._db)
+        try:
+            conn.set_query_timeout(max(1, int(timeout * 1000)))
+            conn.execute("BEGIN TRANSACTION READ ONLY")
+            try:
+                result = conn.execute(cypher, dict(params or {}))
+            except RuntimeError as exc:
+                message = str(exc)
+                if "interrupted" in message.lower() or "timeout" in message.lower():
+                    raise CypherTimeout(
+                        f"the query ran longer than {timeout:g} s and was stopped") from exc
+                raise CypherQueryError(message) from exc
+            if isinstance(result, list):  # several statements: refused before they get here
+                raise CypherQueryError("one statement per query")
+            columns = result.get_column_names()
+            rows: list[Row] = []
+            while result.has_next():
+                rows.append({c: _json_ready(v) for c, v in zip(columns, result.get_next(),
+                                                                 strict=True)})
+            return rows
+        finally:
+            conn.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            for rel in RELS:
+                self._writer.execute(f"DROP TABLE IF EXISTS {q(rel)}")
+            for label in NODES:
+                self._writer.execute(f"DROP TABLE IF EXISTS {q(label)}")
+            self._create_schema()
+
+    def close(self) -> None:
+        with self._lock:
+            self._writer.close()
+            self._db.close()
+
+
+class _Transaction:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self._conn.execute("COMMIT")
+            return
+        with contextlib.suppress(RuntimeError):  # the engine may have rolled back already
+            self._conn.execute("ROLLBACK")

@@ -1,0 +1,134 @@
+"""The ``cypher`` projection: the property-graph view kept in step with the log.
+
+It follows the log in a thread of its own (``start``), behind the RDF projection but never
+slowing it: writing relationships into the embedded engine is far slower than into the RDF
+store, and lineage ingestion must not wait for it. It keeps its own offset in the log
+(``cypher``), so it resumes on its own after a crash; queries wait until it has reached the
+log head (``wait_for``), which also wakes the thread. Re-applying is harmless, every change
+being idempotent. After each batch the relink step (dpgraph.cypher.relink) draws the links
+between what the batch touched and the rest of the graph.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from dpgraph.cypher.base import CypherBackend
+from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
+from dpgraph.cypher.model import Change
+from dpgraph.cypher.relink import relink_statements
+from dpgraph.errors import StoreUnavailable
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+
+NAME = "cypher"
+log = logging.getLogger("dpgraph.cypher")
+
+
+class CypherView:
+    def __init__(self, backend: CypherBackend, event_log: SqliteLog) -> None:
+        self.backend = backend
+        self._log = event_log
+        self._cond = threading.Condition()
+        self._apply = threading.Lock()
+        self._offset = event_log.projected(NAME)
+        self._wake: threading.Event | None = None
+        self._stopping: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def offset(self) -> int:
+        with self._cond:
+            return self._offset
+
+    def start(self, idle_poll: float = 0.2) -> None:
+        """Follow the log in a background thread until ``close``."""
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+
+        def follow() -> None:
+            while not self._stopping.is_set():
+                try:
+                    if self.catch_up() == 0:
+                        self._wake.wait(idle_poll)
+                        self._wake.clear()
+                except Exception:
+                    log.exception("the Cypher view failed to project; retrying in 1 s")
+                    self._stopping.wait(1.0)
+
+        self._thread = threading.Thread(target=follow, name="dpgraph-cypher-view", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def bootstrap(self) -> None:
+        self.backend.apply(bootstrap_changes())
+
+    def apply_batch(self, records: Sequence[LogRecord]) -> None:
+        """Apply the records beyond the view's offset; a gap before them (the view lagging
+        the graph after a crash) is read from the log first."""
+        with self._apply:
+            pending = [r for r in records if r.offset > self._offset]
+            if not pending:
+                return
+            if pending[0].offset > self._offset + 1:
+                last = pending[-1].offset
+                pending = [r for r in self._log.read(after=self._offset,
+                                                     limit=last - self._offset)
+                           if r.offset <= last]
+            self.project(pending)
+            self._log.set_projected(NAME, pending[-1].offset)
+            with self._cond:
+                self._offset = pending[-1].offset
+                self._cond.notify_all()
+
+    def project(self, records: Sequence[LogRecord]) -> None:
+        """Map records to changes, apply them, relink what they touched (no bookkeeping:
+        doing it again lands in the same state)."""
+        changes: list[Change] = []
+        for record in records:
+            try:
+                changes += record_changes(record)
+            except ValueError:  # nothing the receiver would have stored; skip, as RDF does
+                log.warning("record %d cannot be projected to the Cypher view", record.offset)
+        if changes:
+            self.backend.apply(changes)
+            datasets, products = touched(changes)
+            self.backend.run(relink_statements(datasets, products))
+
+    def catch_up(self, page: int = 1000) -> int:
+        n = 0
+        while True:
+            batch = list(self._log.read(after=self.offset, limit=page))
+            if not batch:
+                return n
+            self.apply_batch(batch)
+            n += len(batch)
+
+    def rebuild(self) -> None:
+        """Empty the view and its offset; the projector's catch-up then refills it."""
+        with self._apply:
+            self.backend.clear()
+            self._log.set_projected(NAME, 0)
+            with self._cond:
+                self._offset = 0
+        self.bootstrap()
+
+    def wait_for(self, offset: int, timeout: float = 30.0) -> None:
+        if self.offset < offset:
+            self.notify()
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._offset >= offset, timeout=timeout):
+                raise StoreUnavailable(
+                    f"the Cypher view is behind the log (at {self._offset}, waiting for "
+                    f"{offset}); retry shortly")
+
+    def close(self) -> None:
+        if self._thread is not None and self._stopping is not None:
+            self._stopping.set()
+            self.notify()
+            self._thread.join()
+        self.backend.close()
