@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dpgraph.resources import default_home
@@ -24,3 +24,11 @@ class Settings(BaseSettings):
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
+    bolt_uri: str = Field("bolt://127.0.0.1:7687",
+                          description="Bolt server of the Cypher view (backend kind bolt)")
+    bolt_user: str = "neo4j"
+    bolt_password: SecretStr = SecretStr("")
+    bolt_database: str | None = Field(None, description="Neo4j database; None: the default")
+    bolt_server: Literal["neo4j", "falkordb"] = Field(
+        "neo4j", description="what speaks Bolt there: FalkorDB needs its own workarounds")
+    bolt_connect_timeout: float = Field(5.0, gt=0, description="seconds to open a connection")
