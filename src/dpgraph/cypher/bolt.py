@@ -68,8 +68,11 @@ class BoltBackend:
         self._server = server
         self._database = database
         self._max_rows = max_rows
-        self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password),
-                                                  connection_timeout=connect_timeout)
+        # The acquisition deadline is also the Bolt handshake's: it bounds the wait for the
+        # handshake FalkorDB leaves unanswered (module docstring).
+        self._driver = neo4j.GraphDatabase.driver(
+            uri, auth=(user, password), connection_timeout=connect_timeout,
+            connection_acquisition_timeout=2 * connect_timeout)
         self._labels: set[str] = set()
         self._lock = threading.Lock()  # apply and clear are one writer's
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bolt-query")
