@@ -19,6 +19,8 @@ from dpgraph.cypher.bolt_statements import plan
 from dpgraph.cypher.errors import CypherQueryError, CypherTimeout
 from dpgraph.cypher.literals import literal, with_inline_parameters
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert
+from dpgraph.errors import DpgraphError, StoreUnavailable
+from dpgraph.settings import Settings
 
 RUNAWAY = ("UNWIND range(1, 5000) AS a UNWIND range(1, 5000) AS b UNWIND range(1, 5000) AS c "
            "RETURN count(*) AS n")  # 1.25e11 rows: hours, unless something stops it
@@ -166,6 +168,19 @@ def test_earliest_latest_and_ranked_do_not_depend_on_arrival_order(
         backend.clear()
         backend.apply([c for event in order for c in event])  # all in one batch
         assert dump(backend) == expected, order
+
+
+def test_among_equal_ranks_the_later_tiebreak_wins_in_any_order(backend: BoltBackend) -> None:
+    unfinished = [RUN_EVENTS[0], RUN_EVENTS[1], RUN_EVENTS[3]]  # START, RUNNING, late START
+    for order in itertools.permutations(unfinished):
+        backend.clear()
+        for event in order:
+            backend.apply(event)
+        run = node(backend, "Run", "r1")
+        assert run is not None
+        assert (run["state"], run["stateTime"], run["startedAt"]) == (
+            "RUNNING", "2026-01-01T10:05:00.000000Z", "2026-01-01T09:59:00.000000Z"), order
+        assert "endedAt" not in run
 
 
 def test_delete_owned_removes_the_products_nodes_and_relationships_only(
@@ -353,9 +368,26 @@ def test_a_new_backend_connects_after_another_said_goodbye(falkordb: FalkorDB) -
 
 
 def test_wrong_password_is_refused(falkordb: FalkorDB) -> None:
-    with pytest.raises(neo4j.exceptions.Neo4jError):
+    with pytest.raises(StoreUnavailable, match="refused the login"):
         BoltBackend(falkordb.uri, falkordb.user, "wrong", server="falkordb",
                     connect_timeout=1.0)
+
+
+def test_the_backend_opens_from_dpgraph_bolt_settings(falkordb: FalkorDB,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"URI": falkordb.uri, "USER": falkordb.user,
+                       "PASSWORD": falkordb.password, "SERVER": "falkordb",
+                       "CONNECT_TIMEOUT": "1"}.items():
+        monkeypatch.setenv(f"DPGRAPH_BOLT_{key}", value)
+    backend = BoltBackend.from_settings(Settings())
+    try:
+        assert backend.kind == "bolt"
+        assert backend.query("RETURN 1 AS one", timeout=10) == [{"one": 1}]
+    finally:
+        backend.close()
+    monkeypatch.setenv("DPGRAPH_BOLT_DATABASE", "dpgraph")
+    with pytest.raises(DpgraphError, match="database"):
+        BoltBackend.from_settings(Settings())
 
 
 def test_clear_removes_everything(backend: BoltBackend) -> None:

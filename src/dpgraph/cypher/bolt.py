@@ -79,6 +79,11 @@ class BoltBackend:
         self.statements_sent = 0
         try:
             self._ensure_indexes(self._existing_labels())
+        except neo4j.exceptions.Neo4jError as e:
+            self.close()
+            # FalkorDB answers a wrong password with an "unknown error" on the first query.
+            raise StoreUnavailable(f"Bolt server refused the login or the first query: "
+                                   f"{_reason(e)}") from e
         except BaseException:
             self.close()
             raise
@@ -129,8 +134,8 @@ class BoltBackend:
 
     def _run(self, cypher: str, params: dict[str, Any], *, read: bool,
              timeout: float | None = None) -> list[neo4j.Record]:
-        """Run one statement to its end. Every statement sent here is idempotent, so one whose
-        connection could not be made or was lost is sent again."""
+        """Run one statement to its end. What is sent here is an idempotent write or a read,
+        so a statement whose connection could not be made or was lost is sent again."""
         if self._server == "falkordb":
             # A tx_timeout, too, would land the query in a graph called "tx_timeout".
             cypher, params, timeout = with_inline_parameters(cypher, params), {}, None
@@ -142,6 +147,8 @@ class BoltBackend:
                 with self._session(read=read) as session:
                     self.statements_sent += 1
                     return list(session.run(query, params))
+            except self._neo4j.exceptions.AuthError as e:
+                raise StoreUnavailable(f"Bolt server refused the login: {_reason(e)}") from e
             except unavailable as e:
                 if attempt == ATTEMPTS:
                     raise StoreUnavailable(f"Bolt server unavailable: {e}") from e
