@@ -2,8 +2,8 @@
 # Creates .venv (if missing) and installs dpgraph with its test tools, plus the real producers
 # the end-to-end lineage tests run, each in an environment of its own because their pins are
 # not ours: .venv-dbt (dbt-core, dbt-duckdb, openlineage-dbt) and .venv-airflow (Airflow 3
-# with the OpenLineage provider), and Virtuoso (apt) for the remote-store tests. `--service`
-# stops after .venv. Idempotent.
+# with the OpenLineage provider), Virtuoso (apt) for the remote-store tests and the FalkorDB
+# Bolt server (scripts/falkordb.sh). `--service` stops after .venv. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -24,6 +24,7 @@ if ! command -v virtuoso-t >/dev/null || ! command -v isql-vt >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     virtuoso-opensource >/dev/null
 fi
+bash scripts/falkordb.sh  # the Bolt server the Bolt backend tests start (.cache/falkordb/)
 if [ ! -x .venv-dbt/bin/dbt-ol ]; then
   "$PYTHON" -m venv .venv-dbt
   .venv-dbt/bin/python -m pip install --quiet --upgrade pip

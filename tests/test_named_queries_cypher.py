@@ -1,37 +1,55 @@
 """Each named query's Cypher version returns the same rows as its SPARQL version, on every
 Cypher backend, over the demo mesh plus the lineage events of examples/lineage.
 
-TO BE FINISHED WHEN MERGING WITH THE CYPHER BACKENDS: fill ``BACKENDS`` with one factory per
-backend kind. A factory gets the runtime (its log and graph are loaded with the mesh) and
-returns the backend's ``query`` callable (``CypherBackend.query``) over a property-graph view
-projected from that runtime's log. Until then every test here fails, on purpose: an empty
-parametrisation would be reported as skipped, and a stub would prove nothing.
+Backends: the runtime's own embedded (Kùzu) view, and a real FalkorDB server over Bolt
+(tests/falkordb_server.py) fed from the same log by the same projection code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+from falkordb_server import FalkorDB
 from mesh_fixture import NOW, open_mesh
 from test_named_queries import QUERIES
 
+from dpgraph.cypher.bolt import BoltBackend
+from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.readonly import check_read_only
 from dpgraph.runtime import Runtime
 from dpgraph.services.named_queries import CypherQuery, NamedQueries, load_all
 
 
-def _not_wired(kind: str) -> Callable[[Runtime], CypherQuery]:
-    def factory(rt: Runtime) -> CypherQuery:
-        raise NotImplementedError(f"wire the {kind} Cypher backend into "
-                                  "tests/test_named_queries_cypher.py::BACKENDS")
-    return factory
+def _embedded(rt: Runtime, tmp: Path) -> CypherQuery:
+    assert rt.cypher is not None
+    return rt.cypher.rows  # the service's own view: waits for it, checks read-only
 
 
-BACKENDS: dict[str, Callable[[Runtime], CypherQuery]] = {
-    "embedded": _not_wired("embedded"),
-    "bolt": _not_wired("bolt"),
+def _bolt(rt: Runtime, tmp: Path) -> CypherQuery:
+    """A real FalkorDB over Bolt, fed from the mesh's log by the same projection code."""
+    server = FalkorDB(tmp)
+    _cleanup.append(server.stop)
+    backend = BoltBackend(server.uri, server.user, server.password, server="falkordb")
+    _cleanup.append(backend.close)
+    view = CypherView(backend, rt.log, name="cypher-bolt-test")
+    view.rebuild()
+    view.catch_up()
+
+    def run(cypher: str, params: Mapping[str, Any] | None = None, *,
+            timeout: float) -> list[dict[str, Any]]:
+        return backend.query(check_read_only(cypher).text, params, timeout=timeout)
+    return run
+
+
+_cleanup: list[Callable[[], None]] = []
+BACKENDS: dict[str, Callable[[Runtime, Path], CypherQuery]] = {
+    "embedded": _embedded,
+    "bolt": _bolt,
 }
+
 
 # Parameters for the queries that need them (the same ones as the SPARQL tests).
 PARAMS: dict[str, dict[str, str]] = {
@@ -48,7 +66,16 @@ PARAMS: dict[str, dict[str, str]] = {
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     rt = open_mesh(tmp_path_factory.mktemp("mesh-cypher") / "data")
     yield rt
+    for stop in reversed(_cleanup):
+        stop()
     rt.close()
+
+
+@pytest.fixture(scope="module")
+def backends(mesh: Runtime, tmp_path_factory: pytest.TempPathFactory
+             ) -> dict[str, CypherQuery]:
+    return {kind: factory(mesh, tmp_path_factory.mktemp(kind))
+            for kind, factory in BACKENDS.items()}
 
 
 def _key(row: list[Any]) -> list[tuple[bool, str]]:
@@ -61,8 +88,9 @@ def _text(value: Any) -> str:
 
 @pytest.mark.parametrize("name", sorted(load_all(QUERIES)))
 @pytest.mark.parametrize("kind", sorted(BACKENDS))
-def test_cypher_and_sparql_return_the_same_rows(mesh: Runtime, kind: str, name: str) -> None:
-    backend = BACKENDS[kind](mesh)
+def test_cypher_and_sparql_return_the_same_rows(mesh: Runtime, backends: dict[str, CypherQuery],
+                                               kind: str, name: str) -> None:
+    backend = backends[kind]
     queries = NamedQueries(QUERIES, mesh.store, mesh.sync, backend)
     params = PARAMS.get(name, {})
     sparql = queries.run(name, params, "sparql")

@@ -48,3 +48,11 @@ class Settings(BaseSettings):
         if self.store == "sparql" and not self.sparql_query_url:
             raise ValueError("DPGRAPH_STORE=sparql needs DPGRAPH_SPARQL_QUERY_URL")
         return self
+    bolt_uri: str = Field("bolt://127.0.0.1:7687",
+                          description="Bolt server of the Cypher view (backend kind bolt)")
+    bolt_user: str = "neo4j"
+    bolt_password: SecretStr = SecretStr("")
+    bolt_database: str | None = Field(None, description="Neo4j database; None: the default")
+    bolt_server: Literal["neo4j", "falkordb"] = Field(
+        "neo4j", description="what speaks Bolt there: FalkorDB needs its own workarounds")
+    bolt_connect_timeout: float = Field(5.0, gt=0, description="seconds to open a connection")

@@ -56,6 +56,8 @@ def _embedded(settings: Any) -> CypherBackend:
 
 def open_backend(settings: Any) -> CypherBackend:
     kind = settings.cypher
+    if kind == "bolt" and kind not in _BACKENDS:
+        from dpgraph.cypher import bolt  # noqa: F401  (lazily: it imports the neo4j driver)
     factory = _BACKENDS.get(kind) or {"embedded": _embedded}.get(kind)
     if factory is None:
         known = ", ".join(sorted({*_BACKENDS, "embedded"}))

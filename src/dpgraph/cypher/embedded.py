@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import decimal
 import importlib
+import re
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -288,7 +289,11 @@ class EmbeddedCypher:
             conn.set_query_timeout(max(1, int(timeout * 1000)))
             conn.execute("BEGIN TRANSACTION READ ONLY")
             try:
-                result = conn.execute(cypher, dict(params or {}))
+                # Kùzu refuses parameters the statement does not use; callers (the named
+                # queries) may pass every declared one.
+                used = {k: v for k, v in (params or {}).items()
+                        if re.search(rf"\${re.escape(k)}\b", cypher)}
+                result = conn.execute(cypher, used)
             except RuntimeError as exc:
                 message = str(exc)
                 if "interrupted" in message.lower() or "timeout" in message.lower():

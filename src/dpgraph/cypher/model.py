@@ -15,6 +15,20 @@ server here cannot roll back) and still land in the same state:
   (one per type and end points), with the same merge policies for its properties.
 - ``DeleteOwned``: delete every node whose ``owner`` property equals ``owner`` (and their
   relationships). A product's registration replaces its own nodes this way.
+
+Details every backend keeps (the Bolt backend's tests check them):
+
+- ``ranked`` also stores ``rank_property = rank`` and ``tiebreak_property = tiebreak`` on the
+  node, as ordinary properties; equal rank and equal tiebreak write nothing (the first stays),
+  so a mapping gives distinct tiebreaks to changes whose ``props`` differ. A missing stored
+  rank (or tiebreak) always loses.
+- One upsert applies ``set`` first, then ``earliest``/``latest``, then ``ranked``; a property
+  belongs to one policy only.
+- ``owner`` is an ordinary stored property (queries see it).
+- A ``RelUpsert`` whose end point does not exist creates it with its ``id`` only.
+- Backends may fold the upserts between two deletes per node or relationship before writing
+  (``set``: later wins; ``earliest``/``latest``: min/max; ``ranked``: the higher
+  ``(rank, tiebreak)``, the first on a tie): same result as applying them one by one.
 """
 
 from __future__ import annotations

@@ -27,12 +27,13 @@ log = logging.getLogger("dpgraph.cypher")
 
 
 class CypherView:
-    def __init__(self, backend: CypherBackend, event_log: SqliteLog) -> None:
+    def __init__(self, backend: CypherBackend, event_log: SqliteLog, name: str = NAME) -> None:
         self.backend = backend
         self._log = event_log
+        self._name = name  # the offset's name in the log
         self._cond = threading.Condition()
         self._apply = threading.Lock()
-        self._offset = event_log.projected(NAME)
+        self._offset = event_log.projected(name)
         self._wake: threading.Event | None = None
         self._stopping: threading.Event | None = None
         self._thread: threading.Thread | None = None
@@ -80,7 +81,7 @@ class CypherView:
                                                      limit=last - self._offset)
                            if r.offset <= last]
             self.project(pending)
-            self._log.set_projected(NAME, pending[-1].offset)
+            self._log.set_projected(self._name, pending[-1].offset)
             with self._cond:
                 self._offset = pending[-1].offset
                 self._cond.notify_all()
@@ -112,7 +113,7 @@ class CypherView:
         """Empty the view and its offset; the projector's catch-up then refills it."""
         with self._apply:
             self.backend.clear()
-            self._log.set_projected(NAME, 0)
+            self._log.set_projected(self._name, 0)
             with self._cond:
                 self._offset = 0
         self.bootstrap()

@@ -119,7 +119,7 @@ postfix_op: "." property_key | "[" expr "]" | "[" expr? ".." expr? "]"
      | exists_subquery | function_call | "(" expr ")" | list_literal | map_literal
      | variable
 literal: NUMBER | INTEGER | STRING | TRUE | FALSE | NULL
-parameter: "$" (symbolic | INTEGER)
+parameter: "$" (symbolic | INTEGER | _keyword)
 case_expr: CASE expr? (WHEN expr THEN expr)+ (ELSE expr)? END
 count_star: symbolic "(" "*" ")"
 list_comprehension: "[" variable IN expr (WHERE expr)? ("|" expr)? "]"

@@ -49,14 +49,14 @@ _REALISES_BY_DATASET = """
 UNWIND $datasets AS dsId
 MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE d.id = dsId
 MATCH (d)-[:HAS_FIELD]->(f:Field)
-MATCH (r)-[:HAS_COLUMN]->(c:`Column`) WHERE lower(c.name) = lower(f.name)
+MATCH (r)-[:HAS_COLUMN]->(c:`Column`) WHERE toLower(c.name) = toLower(f.name)
 MERGE (f)-[:REALISES]->(c)
 """
 _REALISES_BY_PRODUCT = """
 UNWIND $products AS pid
 MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE r.product = pid
 MATCH (d)-[:HAS_FIELD]->(f:Field)
-MATCH (r)-[:HAS_COLUMN]->(c:`Column`) WHERE lower(c.name) = lower(f.name)
+MATCH (r)-[:HAS_COLUMN]->(c:`Column`) WHERE toLower(c.name) = toLower(f.name)
 MERGE (f)-[:REALISES]->(c)
 """
 _JOIN_TARGETS = """
