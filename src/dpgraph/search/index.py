@@ -192,9 +192,11 @@ class SearchIndex:
                 new = current.merged(doc)
                 if new != current:
                     changed.append((row_id, new))
+        # New ids first: deleting a changed row that holds the highest id would otherwise
+        # hand its id to a new row as well as back to the changed one.
+        fresh = self._with_new_ids([doc for key, doc in docs.items() if key not in existing])
         self._delete([row_id for row_id, _ in changed])
-        self._write([*changed, *self._with_new_ids(
-            [doc for key, doc in docs.items() if key not in existing])])
+        self._write([*changed, *fresh])
 
     def _with_new_ids(self, docs: list[Doc]) -> list[tuple[int, Doc]]:
         (top,) = self._db.execute("SELECT coalesce(max(id), 0) FROM entry").fetchone()
