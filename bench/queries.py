@@ -1,0 +1,89 @@
+"""Named query benchmark: p50/p95 of every named query in SPARQL and Cypher, on the embedded
+backends (pyoxigraph, Kùzu), over a generated mesh (bench/mesh.py).
+
+Prints the projection time of the RDF graph on start and the time to build the Cypher view
+from scratch, then per query and language p50/p95 over --runs runs (after one warm-up), and
+the row count. Runs in process through the named-query runner (the HTTP layer adds ~1 ms).
+Issue target: 10,000 products and 1,000,000 lineage edges (`--products 10000 --jobs 250000`),
+p95 < 200 ms each. Not a test: run by hand, e.g. `python bench/queries.py --products 1000
+--jobs 25000`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from common import percentile
+from lineage import DS_NS, table_name
+from mesh import NOW, product_tables, write_mesh
+
+from dpgraph.runtime import open_runtime
+from dpgraph.settings import Settings
+
+
+def params_for(products: int) -> dict[str, dict[str, str]]:
+    now = NOW.isoformat().replace("+00:00", "Z")
+    _, gold = product_tables(1)
+    return {
+        "inactive_owner_or_expired_contract": {"now": now},
+        "stale_products": {"now": now},
+        "failed_runs_by_domain": {"now": now},
+        "upstream_lineage": {"product": "p00001"},
+        "downstream_impact": {"namespace": DS_NS, "name": table_name(gold)},
+        "join_keys_between": {"product_a": "p00001", "product_b": f"p{products // 2:05d}"},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=250_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="dpgraph-queries-bench-"))
+    data = tmp / "data"
+    try:
+        t0 = time.perf_counter()
+        counts = write_mesh(data / "log.sqlite", products=args.products, jobs=args.jobs)
+        print(f"mesh: {counts['products']} products, {counts['events']} lineage events "
+              f"({args.jobs} jobs) written to the log in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        rt = open_runtime(Settings(data_dir=data))
+        print(f"RDF projection (and search, join index) on start: "
+              f"{time.perf_counter() - t0:.1f} s")
+        try:
+            assert rt.cypher_view is not None and rt.queries is not None
+            t0 = time.perf_counter()
+            rt.cypher_view.wait_for(rt.log.head(), timeout=24 * 3600)
+            print(f"Cypher view built from scratch (Kùzu): {time.perf_counter() - t0:.1f} s")
+            params = params_for(args.products)
+            print(f"{'query':40} {'lang':7} {'p50 ms':>8} {'p95 ms':>8} {'rows':>6}")
+            for q in rt.queries.list():
+                for lang in ("sparql", "cypher"):
+                    name, given = q["name"], params.get(q["name"], {})
+                    rows = len(rt.queries.run(name, given, lang).rows)
+                    times = []
+                    for _ in range(args.runs):
+                        t = time.perf_counter()
+                        rt.queries.run(name, given, lang)
+                        times.append((time.perf_counter() - t) * 1000)
+                    flag = "" if percentile(times, 95) < 200 else "  > 200 ms"
+                    print(f"{q['name']:40} {lang:7} {statistics.median(times):8.1f} "
+                          f"{percentile(times, 95):8.1f} {rows:6}{flag}")
+        finally:
+            rt.close()
+    finally:
+        if args.keep:
+            print(f"data kept in {data}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
