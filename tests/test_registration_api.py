@@ -141,10 +141,10 @@ def test_health_reports_log_and_projection_offsets(client: TestClient,
     assert empty["store"] == "oxigraph"
     assert empty["offsets"] == {"log": 0, "projected": 0, "search": 0}
     demo = demo_client.get("/health").json()
-    # the demo is the catalog plus one registration per example product
-    assert demo["offsets"] == {"log": 1 + len(PRODUCT_FILES),
-                               "projected": 1 + len(PRODUCT_FILES),
-                               "search": 1 + len(PRODUCT_FILES)}
+    # the demo is the catalog, one registration per example product and the recorded
+    # lineage events of examples/lineage
+    head = 1 + len(PRODUCT_FILES) + len(list((EXAMPLES / "lineage").glob("*.json")))
+    assert demo["offsets"] == {"log": head, "projected": head, "search": head}
 
 
 def test_openapi_and_docs_are_served(client: TestClient) -> None:

@@ -161,6 +161,9 @@ def cmd_join_path(args: argparse.Namespace) -> int:
                   f"({step['status']} {step['kind']}, {step['confidence']})")
         if args.sql:
             print("  " + path["sql"].replace("\n", "\n  "))
+    return EXIT_OK
+
+
 def cmd_cypher(args: argparse.Namespace) -> int:
     import json
 
