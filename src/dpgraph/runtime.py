@@ -10,7 +10,7 @@ from dpgraph.cypher.projection import CypherView
 from dpgraph.cypher.service import CypherQueries
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
-from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.resources import Artefacts
 from dpgraph.search.index import SearchIndex
 from dpgraph.services.join_index import JoinIndex
@@ -78,6 +78,20 @@ class Runtime:
         self.lock.release()
 
 
+def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
+                    page: int = 1000) -> None:
+    """Fill the in-memory indexes from the whole log in one pass over it."""
+    batch: list[LogRecord] = []
+    for record in log.read():
+        batch.append(record)
+        if len(batch) >= page:
+            lineage.add(batch)
+            joins.apply(batch)
+            batch = []
+    lineage.add(batch)
+    joins.apply(batch)
+
+
 def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     """Take the data directory, open log and store, and project what the log has ahead."""
     lock = DataDirLock(settings.data_dir)
@@ -91,10 +105,9 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
         lock.release()
         raise
     artefacts = Artefacts(settings.home)
-    index = LineageIndex()
-    index.load(log)  # the current lineage adjacency, from every event of the log
-    join_index = JoinIndex()
-    join_index.load(log)  # join keys, candidates' facts and decisions, from the whole log
+    index = LineageIndex()  # the current lineage adjacency
+    join_index = JoinIndex()  # join keys, candidates' facts and decisions
+    _load_in_memory(log, index, join_index)
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index])
     if catch_up:

@@ -33,7 +33,7 @@ from dpgraph.joins.graph import (
 from dpgraph.joins.model import ElementRef
 from dpgraph.joins.sql import join_conditions, table_matches
 from dpgraph.lineage.naming import normalize_location
-from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.log.sqlite_log import LogRecord
 from dpgraph.mapping.join_keys import JOIN_KEY_DECIDED
 
 PRODUCT_REGISTERED = "product.registered"
@@ -154,15 +154,6 @@ class JoinIndex:
     def clear(self) -> None:
         with self._lock:
             self._reset()
-
-    def load(self, log: SqliteLog) -> None:
-        batch: list[LogRecord] = []
-        for record in log.read():
-            batch.append(record)
-            if len(batch) >= 1000:
-                self.apply(batch)
-                batch = []
-        self.apply(batch)
 
     def apply(self, records: Iterable[LogRecord]) -> None:
         """Apply log records in order; records already applied (by offset) are skipped."""

@@ -30,7 +30,7 @@ from typing import Any
 
 from dpgraph.lineage import iris
 from dpgraph.lineage.mapping import _pointer, event_kind_and_time, job_version, utc_datetime
-from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.log.sqlite_log import LogRecord
 from dpgraph.services.lineage_graph import (
     TERMINAL,
     Edge,
@@ -170,21 +170,6 @@ class LineageIndex:
     def clear(self) -> None:
         with self._lock:
             self._reset()
-
-    def load(self, log: SqliteLog) -> int:
-        """Add every lineage event of the log; returns how many records were read."""
-        n = 0
-        batch: list[LogRecord] = []
-        for record in log.read():
-            if record.kind != LINEAGE_EVENT:
-                continue
-            batch.append(record)
-            n += 1
-            if len(batch) >= 1000:
-                self.add(batch)
-                batch = []
-        self.add(batch)
-        return n
 
     def add(self, records: Iterable[LogRecord]) -> None:
         """Add lineage event records (others are ignored); adding one twice changes nothing."""
