@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,18 @@ def lineage_events(jobs: int, rng: random.Random) -> Iterator[dict[str, Any]]:
         yield event
 
 
+def _append_in_batches(log: SqliteLog, records: Iterable[NewRecord], batch: int) -> int:
+    """Append records ``batch`` at a time; returns how many."""
+    n, pending = 0, []
+    for record in records:
+        pending.append(record)
+        if len(pending) == batch:
+            log.append_all(pending)
+            n, pending = n + len(pending), []
+    log.append_all(pending)
+    return n + len(pending)
+
+
 def write_mesh(log_path: Path, *, products: int, jobs: int, seed: int = 42,
                batch: int = 1000) -> dict[str, int]:
     """Append catalog, products and lineage events to a fresh log; returns counts."""
@@ -146,25 +158,14 @@ def write_mesh(log_path: Path, *, products: int, jobs: int, seed: int = 42,
     try:
         cat = catalog().model_dump(mode="json", exclude_none=True)
         log.append_all([NewRecord(CATALOG_REGISTERED, "catalog", {"catalog": cat})])
-        records = []
-        for p in range(products):
-            d = product(p, products, rng).model_dump(mode="json", exclude_none=True)
-            records.append(NewRecord(PRODUCT_REGISTERED, d["id"], {"descriptor": d}))
-            if len(records) == batch:
-                log.append_all(records)
-                counts["products"] += len(records)
-                records = []
-        log.append_all(records)
-        counts["products"] += len(records)
-        records = []
-        for event in lineage_events(jobs, rng):
-            records.append(to_record(validator.validate(event)))
-            if len(records) == batch:
-                log.append_all(records)
-                counts["events"] += len(records)
-                records = []
-        log.append_all(records)
-        counts["events"] += len(records)
+        def registrations() -> Iterator[NewRecord]:
+            for p in range(products):
+                d = product(p, products, rng).model_dump(mode="json", exclude_none=True)
+                yield NewRecord(PRODUCT_REGISTERED, d["id"], {"descriptor": d})
+
+        counts["products"] = _append_in_batches(log, registrations(), batch)
+        counts["events"] = _append_in_batches(
+            log, (to_record(validator.validate(e)) for e in lineage_events(jobs, rng)), batch)
     finally:
         log.close()
     return counts
