@@ -111,12 +111,7 @@ def cmd_deprecate(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     """Run a named query on the service and print its rows."""
-    params: dict[str, str] = {}
-    for item in args.param or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"--param {item!r}: expected NAME=VALUE")
-        params[key] = value
+    params = _param_texts(args.param)
     if args.name is None:
         for q in _http_any("GET", args, "/api/v1/queries"):
             print(f"{q['name']}: {q['title']}")
@@ -132,6 +127,17 @@ def cmd_query(args: argparse.Namespace) -> int:
     else:
         _print_table(result["columns"], result["rows"])
     return EXIT_OK
+
+
+def _param_texts(items: list[str] | None) -> dict[str, str]:
+    """``--param NAME=VALUE`` options as a dict of texts."""
+    params: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param {item!r}: expected NAME=VALUE")
+        params[key] = value
+    return params
 
 
 def _print_table(columns: list[str], rows: list[list[Any]]) -> None:
@@ -168,10 +174,7 @@ def cmd_cypher(args: argparse.Namespace) -> int:
     import json
 
     params: dict[str, Any] = {}
-    for item in args.param or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"--param {item!r}: expected NAME=VALUE")
+    for key, raw in _param_texts(args.param).items():
         try:  # JSON when it parses (numbers, lists, true, "quoted"), else the text as is
             params[key] = json.loads(raw)
         except ValueError:
