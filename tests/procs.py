@@ -21,6 +21,14 @@ PRODUCT_IDS = sorted(p.stem for p in (EXAMPLES / "products").glob("*.yaml"))
 START_TIMEOUT = 60.0
 
 
+def kill_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL a test's server process, if still running, and reap it."""
+    if proc is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The caller's environment without settings that would redirect the service, plus
     ``extra`` (e.g. a remote store's DPGRAPH_STORE and endpoints)."""
@@ -98,11 +106,8 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL: a crash. Also the teardown of any process still running."""
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait(timeout=30)
-            self.proc = None
+        kill_process(self.proc)
+        self.proc = None
 
     def output(self) -> str:
         return self._log.read_text(encoding="utf-8", errors="replace")

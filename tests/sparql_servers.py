@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from procs import free_port
+from procs import free_port, kill_process
 
 START_TIMEOUT = 60.0
 
@@ -76,11 +76,8 @@ class SparqlServer:
         """Once it answers queries (grants)."""
 
     def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait(timeout=30)
-            self.proc = None
+        kill_process(self.proc)
+        self.proc = None
 
     def output(self) -> str:
         return self._log.read_text(encoding="utf-8", errors="replace")
