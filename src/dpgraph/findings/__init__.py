@@ -1,0 +1,1 @@
+"""Governance findings derived from the graph's projections (see :mod:`.model`)."""
