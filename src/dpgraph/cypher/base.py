@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
-from dpgraph.cypher.model import Change
+from dpgraph.cypher.model import Change, Statement
+from dpgraph.cypher.relink import Link
 from dpgraph.errors import DpgraphError
 
 Row = dict[str, Any]
-# A write statement in the openCypher subset both backends run (see dpgraph.cypher.relink).
-Statement = tuple[str, Mapping[str, Any]]
 
 
 class CypherBackend(Protocol):
@@ -21,8 +20,12 @@ class CypherBackend(Protocol):
         A batch may be applied again after a failure and must land in the same state."""
 
     def run(self, statements: Sequence[Statement]) -> None:
-        """Run shared openCypher write statements in order (the projection's relink step);
-        they are idempotent MERGEs, so running them again changes nothing."""
+        """Run shared openCypher write statements in order; they are idempotent MERGEs, so
+        running them again changes nothing."""
+
+    def link(self, links: Sequence[Link]) -> None:
+        """Draw the projection's relink step (dpgraph.cypher.relink), in order; drawing a
+        link again changes nothing."""
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:

@@ -39,6 +39,7 @@ from dpgraph.cypher.bolt_statements import (
 from dpgraph.cypher.errors import CypherQueryError, CypherTimeout
 from dpgraph.cypher.literals import with_inline_parameters
 from dpgraph.cypher.model import Change
+from dpgraph.cypher.relink import Link
 from dpgraph.errors import DpgraphError, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -108,6 +109,9 @@ class BoltBackend:
         with self._lock:
             for cypher, params in statements:
                 self._write(cypher, dict(params))
+
+    def link(self, links: Sequence[Link]) -> None:
+        self.run([link.merge() for link in links])
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:

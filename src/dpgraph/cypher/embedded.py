@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 from dpgraph.cypher.base import Row, Statement
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert, Value
+from dpgraph.cypher.relink import Link
 from dpgraph.cypher.schema import NODES, OWNED_LABELS, RELS
 from dpgraph.errors import DpgraphError
 
@@ -316,6 +317,20 @@ class EmbeddedCypher:
         fast = [c for c in new if _copyable(c)]
         if fast:
             self._copy_rels(first, fast)
+
+    def link(self, links: Sequence[Link]) -> None:
+        with self._lock, self._transaction():
+            for link in links:
+                found = self._writer.execute(link.missing_pairs(), dict(link.params))
+                pairs: list[tuple[str, str]] = []
+                while found.has_next():
+                    src, dst = found.get_next()
+                    pairs.append((src, dst))
+                if pairs:
+                    (src_label, dst_label), = RELS[link.type][0]
+                    self._copy_rels(RelUpsert(link.type, src_label, "", dst_label, ""),
+                                    [RelUpsert(link.type, src_label, a, dst_label, b)
+                                     for a, b in pairs])
 
     def _copy_rels(self, first: RelUpsert, group: list[RelUpsert]) -> None:
         props = list(RELS[first.type][1])

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 Scalar = str | int | float | bool
 Value = Scalar | None
@@ -77,3 +78,6 @@ class DeleteOwned:
 
 
 Change = NodeUpsert | RelUpsert | DeleteOwned
+
+# A write statement in the openCypher subset every backend runs (see dpgraph.cypher.relink).
+Statement = tuple[str, Mapping[str, Any]]

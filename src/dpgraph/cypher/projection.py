@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dpgraph.cypher.base import CypherBackend
 from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
 from dpgraph.cypher.model import Change
-from dpgraph.cypher.relink import relink_statements
+from dpgraph.cypher.relink import relink
 from dpgraph.errors import StoreUnavailable
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 
@@ -98,7 +98,7 @@ class CypherView:
         if changes:
             self.backend.apply(changes)
             datasets, products = touched(changes)
-            self.backend.run(relink_statements(datasets, products))
+            self.backend.link(relink(datasets, products))
 
     def catch_up(self, page: int = 1000) -> int:
         n = 0
