@@ -54,3 +54,28 @@ def test_nested_fields_are_paths() -> None:
     ids = {c.id for c in event_changes(run_event("START", "2026-01-01T10:00:00Z"))
            if isinstance(c, NodeUpsert) and c.label == "Field"}
     assert ids == {"s3://b:t:a", "s3://b:t:a.b"}
+
+
+def _owned(node_id: str, owner: str) -> NodeUpsert:
+    return NodeUpsert("DataElement", node_id, set={"owner": owner})
+
+
+def test_a_registration_batch_becomes_its_deletions_then_one_run() -> None:
+    a = [DeleteOwned("product:a"), NodeUpsert("Product", "a", set={"name": "A"}),
+         _owned("a/x", "product:a"), RelUpsert("HAS_ELEMENT", "Product", "a", "DataElement", "a/x")]
+    b = [DeleteOwned("product:b"), _owned("b/y", "product:b")]
+    out = _segments(a + b)
+    assert out[:2] == [DeleteOwned("product:a"), DeleteOwned("product:b")]
+    (run,) = out[2:]
+    assert {c.id for c in run if isinstance(c, NodeUpsert)} == {"a", "a/x", "b/y"}
+
+
+def test_a_deletion_stays_after_what_it_may_remove() -> None:
+    # the pending run has a node of the deleted owner: it must be deleted after the upsert
+    again = _segments([_owned("a/x", "product:a"), DeleteOwned("product:a"),
+                       _owned("a/z", "product:a")])
+    assert [type(s) for s in again] == [list, DeleteOwned, list]
+    # a relationship to an owned node the run does not upsert may point at a deleted one
+    loose = _segments([RelUpsert("HOLDS", "Column", "c/1", "DataElement", "a/x"),
+                       DeleteOwned("product:a")])
+    assert [type(s) for s in loose] == [list, DeleteOwned]

@@ -107,27 +107,48 @@ def _fold_rel(a: RelUpsert, b: RelUpsert) -> RelUpsert:
 
 def _segments(changes: Sequence[Change]) -> list[DeleteOwned | list[NodeUpsert | RelUpsert]]:
     """Upserts between deletions, each run folded to one change per node/relationship. Within
-    a run order does not matter (every merge policy is commutative once folded)."""
+    a run order does not matter (every merge policy is commutative once folded).
+
+    A deletion is moved ahead of the pending run when that cannot change the result, so that a
+    batch of registrations (each one a delete then its upserts) becomes its deletes then one
+    run instead of hundreds of small ones (each costs a few statements). That holds when no
+    pending node has the deleted owner and every pending relationship's owned end point is a
+    pending node: an owned node's id names its owner (the mapping scopes it by product), so a
+    node the run upserts for another owner is not one the deletion removes."""
     out: list[DeleteOwned | list[NodeUpsert | RelUpsert]] = []
     nodes: dict[tuple[str, str], NodeUpsert] = {}
     rels: dict[tuple[str, str, str, str, str, str], RelUpsert] = {}
+    deletes: list[DeleteOwned] = []  # run before the pending upserts
+    owners: set[Value] = set()  # owners of the pending owned nodes
+    loose: set[tuple[str, str]] = set()  # owned-label ends of pending rels not pending
 
     def flush() -> None:
+        out.extend(deletes)
+        deletes.clear()
         if nodes or rels:
             out.append([*nodes.values(), *rels.values()])
             nodes.clear()
             rels.clear()
+        owners.clear()
+        loose.clear()
 
     for c in changes:
         if isinstance(c, DeleteOwned):
-            flush()
-            out.append(c)
+            if c.owner in owners or loose:
+                flush()
+            deletes.append(c)
         elif isinstance(c, NodeUpsert):
             key = (c.label, c.id)
             nodes[key] = _fold_node(nodes[key], c) if key in nodes else c
+            if c.label in OWNED_LABELS:
+                owners.add(nodes[key].set.get("owner"))
+                loose.discard(key)
         else:
             rkey = (c.type, c.src_label, c.src_id, c.dst_label, c.dst_id, "")
             rels[rkey] = _fold_rel(rels[rkey], c) if rkey in rels else c
+            for end in ((c.src_label, c.src_id), (c.dst_label, c.dst_id)):
+                if end[0] in OWNED_LABELS and end not in nodes:
+                    loose.add(end)
     flush()
     return out
 
@@ -265,14 +286,22 @@ class EmbeddedCypher:
 
     def apply(self, changes: Sequence[Change]) -> None:
         with self._lock, self._transaction():
+            owners: list[str] = []  # consecutive deletions go in one statement per label
             for segment in _segments(changes):
                 if isinstance(segment, DeleteOwned):
-                    for label in OWNED_LABELS:
-                        self._writer.execute(
-                            f"MATCH (n:{q(label)}) WHERE n.owner = $owner DETACH DELETE n",
-                            {"owner": segment.owner})
-                else:
-                    self._upsert(segment)
+                    owners.append(segment.owner)
+                    continue
+                self._delete_owned(owners)
+                owners = []
+                self._upsert(segment)
+            self._delete_owned(owners)
+
+    def _delete_owned(self, owners: list[str]) -> None:
+        if not owners:
+            return
+        for label in OWNED_LABELS:
+            self._writer.execute(f"MATCH (n:{q(label)}) WHERE n.owner IN $owners "
+                                 "DETACH DELETE n", {"owners": owners})
 
     def _upsert(self, changes: list[NodeUpsert | RelUpsert]) -> None:
         nodes: dict[tuple[Any, ...], list[NodeUpsert]] = {}
