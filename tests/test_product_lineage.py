@@ -13,6 +13,7 @@ import pytest
 from conftest import EXAMPLES, read_yaml
 from fastapi.testclient import TestClient
 from mesh_fixture import LINEAGE_EVENTS, open_mesh
+from procs import Server, dpgraph, wait_projected
 
 from dpgraph.api.app import create_app
 from dpgraph.demo import demo_products
@@ -330,3 +331,22 @@ def test_http_resources_and_bad_parameters(api: TestClient) -> None:
     assert (err["field"], err["rule"], err["value"]) == ("kind", "findings:known-kind", "bogus")
     for kind in ("cross-domain-raw-read", "golden-source-bypass", "ownerless-dataset"):
         assert kind in err["message"]
+
+
+def test_cli_findings_against_a_served_demo(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "data", tmp_path)
+    srv.start(demo=True)
+    try:
+        wait_projected(srv)
+        r = dpgraph("findings", "--kind", "ownerless-dataset", "--domain", "sales",
+                    "--server", srv.url)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.splitlines() == [
+            "warning: ownerless-dataset: dataset:s3://mesh-sales-bronze:webshop_orders is read "
+            "by job:mesh-dbt:mesh.sales_orders but materialises no registered representation: "
+            "no product owns it", "(1 finding)"]
+        r = dpgraph("findings", "--kind", "nope", "--server", srv.url)
+        assert r.returncode != 0
+        assert "findings:known-kind" in r.stdout + r.stderr
+    finally:
+        srv.kill()
