@@ -57,6 +57,9 @@ EXPECTED_EDGES = {
 EXPECTED_FINDINGS = [
     ("cross-domain-raw-read", "job:mesh-dbt:mesh.finance_revenue_daily",
      "finance-revenue-daily", "finance"),
+    # finance's job reads the bronze landing of marketing-automation, not its golden source
+    ("golden-source-bypass", "product:finance-revenue-daily", "finance-revenue-daily",
+     "finance"),
     ("ownerless-dataset", "dataset:file:/exports/campaign_contacts.csv", None, None),
     ("ownerless-dataset", "dataset:s3://mesh-customer-bronze:crm_contacts",
      "customer-profile", "customer"),
@@ -159,15 +162,19 @@ def test_principle_findings_of_the_demo_mesh(mesh: Runtime) -> None:
         "dataset:s3://mesh-marketing-bronze:automation_webhooks", "responses-raw-webhooks",
         "bronze", "marketing-campaign-responses", "marketing", "finance")
     # marketing's own job reading its own bronze data is no finding
-    assert found[2].evidence["readBy"] == ["job:mesh-dbt:mesh.customer_profile"]
-    assert found[1].evidence["writtenBy"] == ["job:adhoc:export_campaign_contacts"]
+    assert found[3].evidence["readBy"] == ["job:mesh-dbt:mesh.customer_profile"]
+    assert found[2].evidence["writtenBy"] == ["job:adhoc:export_campaign_contacts"]
+    assert (found[1].evidence["reason"], found[1].evidence["captureSources"]) == (
+        "other-application", [{"dataset": "dataset:s3://mesh-marketing-bronze:automation_webhooks",
+                               "application": "marketing-automation"}])
     # filters: a cross-domain finding concerns both domains and both products
     assert finding_rows(mesh.findings.list(kind="cross-domain-raw-read", domain="marketing")) \
         == EXPECTED_FINDINGS[:1]
     assert finding_rows(mesh.findings.list(product="marketing-campaign-responses")) \
         == EXPECTED_FINDINGS[:1]
-    assert finding_rows(mesh.findings.list(domain="sales")) == EXPECTED_FINDINGS[3:]
-    assert mesh.findings.list(kind="golden-source-bypass") == []
+    assert finding_rows(mesh.findings.list(domain="sales")) == EXPECTED_FINDINGS[4:]
+    assert finding_rows(mesh.findings.list(kind="golden-source-bypass", domain="marketing")) \
+        == EXPECTED_FINDINGS[1:2]
 
 
 def test_registering_after_the_lineage_gives_the_same_answers(
@@ -244,7 +251,8 @@ def test_golden_source_bypass(mesh: Runtime, tmp_path: Path) -> None:
             [("s3://mesh-customer-stage", "consents")],
             [("s3://mesh-customer-gold", "customer_consent")]))
         found = {f.product: f for f in rt.findings.list(kind="golden-source-bypass")}
-        assert sorted(found) == ["customer-consent", "logistics-shipments"]
+        assert sorted(found) == ["customer-consent", "finance-revenue-daily",
+                                 "logistics-shipments"]
         ship = found["logistics-shipments"]
         assert ship.evidence["reason"] == "other-application"
         assert ship.evidence["captureSources"] == [

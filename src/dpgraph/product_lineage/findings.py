@@ -49,12 +49,16 @@ def cross_domain_raw_reads(g: ProductLineage) -> list[Finding]:
     return out
 
 
-def app_of(ds: DatasetRef, apps: dict[str, AppFacts], namespace: str) -> AppFacts | None:
-    """The application a dataset comes from: one listing its location, else its namespace."""
-    for app in sorted(apps.values(), key=lambda x: x.id):
+def app_of(ds: DatasetRef, apps: dict[str, AppFacts], prefer: str | None = None
+           ) -> AppFacts | None:
+    """The application a dataset comes from: one listing its location, else its namespace;
+    ``prefer`` (the golden source) wins when several claim it."""
+    namespace = normalize_uri(ds.namespace)
+    ordered = sorted(apps.values(), key=lambda x: (x.id != prefer, x.id))
+    for app in ordered:
         if ds.locations & app.locations:
             return app
-    for app in sorted(apps.values(), key=lambda x: x.id):
+    for app in ordered:
         if namespace in app.namespaces:
             return app
     return None
@@ -64,7 +68,8 @@ def capture_sources(g: ProductLineage, p: ProductFacts) -> list[DatasetRef]:
     """Where P's data is captured from: walking up from the datasets of P's representations
     through the jobs that currently write them, across P's own representations and datasets
     of no product, to datasets no job writes or that come from a catalog application. Another
-    product's representation ends the walk: consuming a product is no capture."""
+    product's representation ends the walk (consuming a product is no capture) unless an
+    application claims it: then it is that application's raw data, read directly."""
     writers: dict[str, list[str]] = {}
     datasets: dict[str, DatasetRef] = {}
     for iri, job in g.facts.jobs.items():
@@ -84,10 +89,9 @@ def capture_sources(g: ProductLineage, p: ProductFacts) -> list[DatasetRef]:
                 if inp.node_id in seen:
                     continue
                 seen.add(inp.node_id)
-                owners = {q.id for q, _ in g.reps_of(inp)}
-                if owners - {p.id}:
+                attributed = app_of(inp, g.facts.apps, p.source_application)
+                if attributed is None and {q.id for q, _ in g.reps_of(inp)} - {p.id}:
                     continue  # another product's data: a product input, not a capture
-                attributed = app_of(inp, g.facts.apps, normalize_uri(inp.namespace))
                 if attributed is not None or inp.node_id not in writers:
                     sources[inp.node_id] = inp
                 else:
@@ -105,7 +109,7 @@ def golden_source_bypasses(g: ProductLineage) -> list[Finding]:
         sources = capture_sources(g, p)
         if not sources:
             continue
-        origin = {ds.node_id: app_of(ds, apps, normalize_uri(ds.namespace)) for ds in sources}
+        origin = {ds.node_id: app_of(ds, apps, golden) for ds in sources}
         others = {k: a.id for k, a in origin.items() if a is not None and a.id != golden}
         reached = any(a is not None and a.id == golden for a in origin.values())
         declared = golden in apps and apps[golden].declares_lineage
