@@ -76,6 +76,13 @@ class ProductLineage:
             for r in p.reps:
                 if r.location:
                     self._by_location.setdefault(r.location, []).append((p, r))
+        self._declaring: dict[str, list[ProductFacts]] = {}
+        self._by_namespace: dict[str, list[ProductFacts]] = {}
+        for p in facts.products.values():
+            for iri in p.jobs:
+                self._declaring.setdefault(iri, []).append(p)
+            for ns in p.job_namespaces:
+                self._by_namespace.setdefault(ns, []).append(p)
         self.attribution = {iri: self._attribute(iri, j) for iri, j in facts.jobs.items()}
         self.edges: dict[tuple[str, str], ProductEdge] = {}
         for iri, job in sorted(facts.jobs.items()):
@@ -90,10 +97,9 @@ class ProductLineage:
         return [seen[k] for k in sorted(seen)]
 
     def _attribute(self, iri: str, job: JobFacts) -> Attribution:
-        products = self.facts.products.values()
         for by, chosen in (
-                ("declared", [p for p in products if iri in p.jobs]),
-                ("namespace", [p for p in products if job.namespace in p.job_namespaces]),
+                ("declared", self._declaring.get(iri, [])),
+                ("namespace", self._by_namespace.get(job.namespace, [])),
                 ("output", [p for ds in job.outputs for p, _ in self.reps_of(ds)])):
             if chosen:
                 ids = sorted({p.id for p in chosen})
