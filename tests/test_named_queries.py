@@ -175,6 +175,18 @@ def test_cross_domain_raw_reads(mesh: Runtime) -> None:
     ]
 
 
+def test_golden_source_bypass(mesh: Runtime) -> None:
+    # examples/catalog.yaml: marketing-automation lands its data in s3://mesh-marketing-bronze.
+    # Event 08: mesh.finance_revenue_daily (finance-revenue-daily, golden source
+    # sap-erp-finance) reads automation_webhooks there. marketing-campaign-responses reads it
+    # too (04), but marketing-automation is its own golden source; customer-profile and
+    # sales-orders read the bronze namespaces of their own golden sources (01-03).
+    assert run(mesh, "golden_source_bypass") == [
+        ["finance-revenue-daily", "sap-erp-finance", "marketing-automation",
+         "mesh-dbt:mesh.finance_revenue_daily", "s3://mesh-marketing-bronze:automation_webhooks"],
+    ]
+
+
 def test_cross_domain_dependencies(mesh: Runtime) -> None:
     # finance-revenue-daily reads marketing's webhooks (08) and sales-orders' duckdb table
     # (06, 08); logistics-shipments reads sales_orders (09-12); marketing reads

@@ -170,6 +170,16 @@ def cmd_join_path(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    params = {k: v for k, v in (("kind", args.kind), ("domain", args.domain),
+                                ("product", args.product)) if v is not None}
+    result = _http("GET", args, "/api/v1/findings", params=params)
+    for f in result["findings"]:
+        print(f"{f['severity']}: {f['kind']}: {f['summary']}")
+    print(f"({result['count']} finding{'s' if result['count'] != 1 else ''})")
+    return EXIT_OK
+
+
 def cmd_cypher(args: argparse.Namespace) -> int:
     import json
 
@@ -294,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     join_path.add_argument("--sql", action="store_true", help="print each path's example SQL")
     join_path.add_argument("--server")
     join_path.set_defaults(func=cmd_join_path)
+    findings = sub.add_parser("findings", help="governance findings of the service")
+    findings.add_argument("--kind")
+    findings.add_argument("--domain")
+    findings.add_argument("--product")
+    findings.add_argument("--server")
+    findings.set_defaults(func=cmd_findings)
     cypher = sub.add_parser("cypher", help="run a read-only Cypher query on the service")
     cypher.add_argument("query")
     cypher.add_argument("--param", action="append", metavar="NAME=VALUE",

@@ -159,11 +159,19 @@ class Owner(_Strict):
     active: bool = True
 
 
+class ApplicationLineage(_Strict):
+    """Which lineage datasets come from the application (for golden-source findings)."""
+
+    namespaces: list[str] = Field([], description="OpenLineage dataset namespaces it serves")
+    datasets: list[str] = Field([], description="dataset locations (URIs) it serves")
+
+
 class Application(_Strict):
     id: Slug
     name: str | None = None
     description: str | None = None
     domain: Slug | None = None
+    lineage: ApplicationLineage | None = None
 
 
 class GlossaryTerm(_Strict):

@@ -11,6 +11,7 @@
     ├── Conflict                      409
     ├── InvalidRegistration           422  carries the findings (schema or SHACL)
     ├── InvalidEvent                  422  an OpenLineage event that cannot be projected
+    ├── InvalidParameter              422  a well-formed query parameter out of its rule
     ├── StoreLocked                   409  data directory held by another process
     ├── StoreUnavailable              503
     └── QueryTimeout                  504  a SPARQL query stopped at its deadline
@@ -110,6 +111,14 @@ class InvalidEvent(DpgraphError):
 
     status = 422
     title = "Event refused"
+
+
+class InvalidParameter(DpgraphError):
+    """A query parameter that parses but breaks its rule (a range, a known value);
+    ``errors`` names the parameter and the rule."""
+
+    status = 422
+    title = "Invalid parameter"
 
 
 class StoreLocked(DpgraphError):

@@ -14,6 +14,7 @@ from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.resources import Artefacts
 from dpgraph.search.index import SearchIndex
+from dpgraph.services.findings import Findings
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
 from dpgraph.services.lineage import LineageReceiver
@@ -21,6 +22,8 @@ from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
 from dpgraph.services.lineage_read import LineageReader
 from dpgraph.services.named_queries import NamedQueries
+from dpgraph.services.product_lineage import PrincipleFindings, ProductLineageService
+from dpgraph.services.product_lineage_index import ProductLineageIndex
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Projector
 from dpgraph.services.registry import Registry
@@ -51,6 +54,8 @@ class Runtime:
     joins: JoinKeys | None = None
     cypher_view: CypherView | None = None
     cypher: CypherQueries | None = None
+    product_lineage: ProductLineageService | None = None
+    findings: Findings | None = None
 
     @cached_property
     def sparql(self) -> SparqlService:
@@ -80,7 +85,7 @@ class Runtime:
 
 
 def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
-                    page: int = 1000) -> None:
+                    *followers: ProductLineageIndex, page: int = 1000) -> None:
     """Fill the in-memory indexes from the whole log in one pass over it."""
     batch: list[LogRecord] = []
     for record in log.read():
@@ -88,9 +93,13 @@ def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
         if len(batch) >= page:
             lineage.add(batch)
             joins.apply(batch)
+            for follower in followers:
+                follower.apply(batch)
             batch = []
     lineage.add(batch)
     joins.apply(batch)
+    for follower in followers:
+        follower.apply(batch)
 
 
 def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
@@ -108,9 +117,10 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     artefacts = Artefacts(settings.home)
     index = LineageIndex()  # the current lineage adjacency
     join_index = JoinIndex()  # join keys, candidates' facts and decisions
-    _load_in_memory(log, index, join_index)
+    product_lineage = ProductLineageIndex(index)  # products, applications, runs per job
+    _load_in_memory(log, index, join_index, product_lineage)
     projector = Projector(store, log, artefacts.ontology, index,
-                          followers=[search_index, join_index])
+                          followers=[search_index, join_index, product_lineage])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -134,4 +144,6 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
                    search_index=search_index, search=SearchService(search_index, worker),
                    lineage_index=index, queries=queries,
                    joins=JoinKeys(join_index, log, worker), cypher_view=view,
-                   cypher=cypher)
+                   cypher=cypher,
+                   product_lineage=ProductLineageService(product_lineage, worker),
+                   findings=Findings([PrincipleFindings(product_lineage)], worker))

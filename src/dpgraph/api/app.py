@@ -11,9 +11,11 @@ from fastapi import FastAPI, Request
 from dpgraph import __version__
 from dpgraph.api import problems
 from dpgraph.api.routes_cypher import router as cypher_router
+from dpgraph.api.routes_findings import router as findings_router
 from dpgraph.api.routes_joins import router as joins_router
 from dpgraph.api.routes_lineage import router as lineage_router
 from dpgraph.api.routes_lineage_read import router as lineage_read_router
+from dpgraph.api.routes_product_lineage import router as product_lineage_router
 from dpgraph.api.routes_queries import router as queries_router
 from dpgraph.api.routes_registry import router as registry_router
 from dpgraph.api.routes_search import router as search_router
@@ -49,6 +51,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(joins_router)
     app.include_router(search_router)
     app.include_router(cypher_router)
+    app.include_router(product_lineage_router)
+    app.include_router(findings_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

@@ -166,6 +166,8 @@ def catalog_changes(c: CatalogDescriptor) -> list[Change]:
         out.append(NodeUpsert("Application", a.id, set={"name": a.name}))
         if a.domain:
             out.append(RelUpsert("IN_DOMAIN", "Application", a.id, "Domain", a.domain))
+        for ns in a.lineage.namespaces if a.lineage else ():
+            out.append(RelUpsert("LANDS_IN", "Application", a.id, "Namespace", ns))
     for t in c.glossary:
         out.append(NodeUpsert("BusinessTerm", t.id, set={"label": t.label,
                                                          "identifierRole": t.identifierRole}))

@@ -54,6 +54,7 @@ RELS: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {
     "TO_ELEMENT": ([("JoinKey", "DataElement")], {}),
     "PRODUCED_BY": ([("Product", "Job")], {}),
     "PRODUCED_IN": ([("Product", "Namespace")], {}),
+    "LANDS_IN": ([("Application", "Namespace")], {}),
     "IN_NAMESPACE": ([("Job", "Namespace"), ("Dataset", "Namespace")], {}),
     "READS": ([("Job", "Dataset")], {"firstSeen": S, "lastSeen": S}),
     "WRITES": ([("Job", "Dataset")], {"firstSeen": S, "lastSeen": S}),

@@ -71,6 +71,8 @@ def _application(g: MappedGraph, a: Application, path: str) -> None:
     g.add(n, v.DCT_TITLE, text(a.name))
     g.add(n, v.DCT_DESCRIPTION, text(a.description))
     g.add(n, v.BELONGS_TO_DOMAIN, iris.reference("domain", a.domain) if a.domain else None)
+    for ns in a.lineage.namespaces if a.lineage else ():
+        g.add(n, v.LANDS_IN_NAMESPACE, text(ns))
 
 
 def _term(g: MappedGraph, t: GlossaryTerm, path: str) -> None:

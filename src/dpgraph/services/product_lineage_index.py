@@ -1,0 +1,145 @@
+"""The in-memory projection of the log that product lineage and its findings read.
+
+It keeps per product its domain, lifecycle status, representations (normalised locations,
+storage layer, whether only private-raw ports serve them), declared jobs and namespaces and
+golden-source application; per catalog application its lineage namespaces and datasets; per
+job its runs. A job's current inputs and outputs, with symlink aliases resolved, come from the
+:class:`LineageIndex` the projector feeds before its followers. Nothing is derived at write
+time, so registering before or after the lineage gives the same answer. Fed by the projector
+like :mod:`dpgraph.services.join_index`, loaded from the log at start, cleared on a rebuild;
+readers get an immutable :class:`ProductLineage`, rebuilt lazily after a change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from dpgraph.lineage.iris import job_iri
+from dpgraph.lineage.mapping import utc_datetime
+from dpgraph.lineage.naming import normalize_location
+from dpgraph.log.sqlite_log import LogRecord
+from dpgraph.product_lineage.graph import ProductLineage
+from dpgraph.product_lineage.model import (
+    AppFacts,
+    DatasetRef,
+    Facts,
+    JobFacts,
+    ProductFacts,
+    RunFacts,
+    app_facts,
+    product_facts,
+)
+from dpgraph.services.lineage_graph import dataset_of, job_of, parse_time
+from dpgraph.services.lineage_index import LineageIndex
+from dpgraph.services.projector import (
+    CATALOG_REGISTERED,
+    LINEAGE_EVENT,
+    PRODUCT_DEPRECATED,
+    PRODUCT_REGISTERED,
+)
+
+
+class ProductLineageIndex:
+    def __init__(self, lineage: LineageIndex) -> None:
+        self._lineage = lineage
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._offset = 0
+        self._products: dict[str, ProductFacts] = {}
+        self._apps: dict[str, AppFacts] = {}
+        self._runs: dict[str, dict[str, RunFacts]] = {}  # job IRI -> run id -> run
+        self._graph: ProductLineage | None = None
+
+    # ---------------------------------------------------------------- feeding
+    def clear(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def apply(self, records: Iterable[LogRecord]) -> None:
+        """Apply log records in order; records already applied (by offset) are skipped."""
+        with self._lock:
+            for r in records:
+                if r.offset <= self._offset:
+                    continue
+                self._offset = r.offset
+                try:
+                    self._apply(r)
+                except (KeyError, TypeError, AttributeError, ValueError):
+                    continue  # not projectable; the graph projection skips it as well
+                self._graph = None
+
+    def _apply(self, r: LogRecord) -> None:
+        p = r.payload
+        if r.kind == PRODUCT_REGISTERED:
+            facts = product_facts(p["descriptor"])
+            self._products[facts.id] = facts
+        elif r.kind == PRODUCT_DEPRECATED:
+            old = self._products.get(p["id"])
+            if old is not None:
+                self._products[old.id] = _with_status(old, p.get("status") or "deprecated")
+        elif r.kind == CATALOG_REGISTERED:
+            for a in p["catalog"].get("applications") or []:
+                self._apps[a["id"]] = app_facts(a)
+        elif r.kind == LINEAGE_EVENT:
+            self._note_run(p["event"])
+
+    def _note_run(self, event: dict[str, Any]) -> None:
+        run, job = event.get("run"), event.get("job")
+        if not isinstance(job, dict):
+            return
+        runs = self._runs.setdefault(job_iri(job["namespace"], job["name"]), {})
+        run_id = run.get("runId") if isinstance(run, dict) else None
+        if not isinstance(run_id, str):
+            return  # a JobEvent: the job exists, no run
+        time = parse_time(utc_datetime(event["eventTime"]))
+        event_type = str(event.get("eventType") or "OTHER").upper()
+        key = run_id.lower()
+        if key in runs:
+            runs[key].note(time, event_type)
+        else:
+            runs[key] = RunFacts(key, time, event_type)
+            runs[key].note(time, event_type)
+
+    # ---------------------------------------------------------------- reading
+    def graph(self) -> ProductLineage:
+        """The current product lineage (an immutable snapshot; rebuilt after a change)."""
+        with self._lock:
+            if self._graph is None:
+                self._graph = ProductLineage(Facts(dict(self._products), dict(self._apps),
+                                                   self._jobs()))
+            return self._graph
+
+    def _jobs(self) -> dict[str, JobFacts]:
+        lineage = self._lineage.lineage_of(self._runs)
+        refs: dict[str, DatasetRef] = {}
+
+        def ref(canonical: str) -> DatasetRef:
+            if canonical not in refs:
+                locations = {normalize_location(*dataset_of(m))
+                             for m in self._lineage.members(canonical)}
+                refs[canonical] = DatasetRef(*dataset_of(canonical),
+                                             frozenset(x for x in locations if x))
+            return refs[canonical]
+
+        out: dict[str, JobFacts] = {}
+        for iri, lin in lineage.items():
+            if lin.version is None:
+                continue
+            runs = self._runs[iri].values()
+            last = max(runs, key=lambda x: (x.time, x.run_id)) if runs else None
+            last = replace(last) if last else None  # a copy: the live one keeps changing
+            out[iri] = JobFacts(
+                *job_of(iri),
+                tuple(ref(e.dataset) for e in lin.edges if e.direction == "in"),
+                tuple(ref(e.dataset) for e in lin.edges if e.direction == "out"),
+                len(runs), last)
+        return out
+
+
+def _with_status(p: ProductFacts, status: str) -> ProductFacts:
+    return replace(p, status=status)
