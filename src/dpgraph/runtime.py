@@ -13,6 +13,8 @@ from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.resources import Artefacts
 from dpgraph.search.index import SearchIndex
+from dpgraph.services.column_flow import ColumnFlow
+from dpgraph.services.column_flow_index import ColumnFlowIndex
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
 from dpgraph.services.lineage import LineageReceiver
@@ -50,6 +52,7 @@ class Runtime:
     joins: JoinKeys | None = None
     cypher_view: CypherView | None = None
     cypher: CypherQueries | None = None
+    column_flow: ColumnFlow | None = None
 
     @cached_property
     def sparql(self) -> SparqlService:
@@ -79,7 +82,7 @@ class Runtime:
 
 
 def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
-                    page: int = 1000) -> None:
+                    *followers: ColumnFlowIndex, page: int = 1000) -> None:
     """Fill the in-memory indexes from the whole log in one pass over it."""
     batch: list[LogRecord] = []
     for record in log.read():
@@ -87,9 +90,13 @@ def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
         if len(batch) >= page:
             lineage.add(batch)
             joins.apply(batch)
+            for follower in followers:
+                follower.apply(batch)
             batch = []
     lineage.add(batch)
     joins.apply(batch)
+    for follower in followers:
+        follower.apply(batch)
 
 
 def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
@@ -107,9 +114,10 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     artefacts = Artefacts(settings.home)
     index = LineageIndex()  # the current lineage adjacency
     join_index = JoinIndex()  # join keys, candidates' facts and decisions
-    _load_in_memory(log, index, join_index)
+    column_flow = ColumnFlowIndex()  # classification propagation and schema drift
+    _load_in_memory(log, index, join_index, column_flow)
     projector = Projector(store, log, artefacts.ontology, index,
-                          followers=[search_index, join_index])
+                          followers=[search_index, join_index, column_flow])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -129,4 +137,4 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
                    search_index=search_index, search=SearchService(search_index, worker),
                    lineage_index=index, queries=queries,
                    joins=JoinKeys(join_index, log, worker), cypher_view=view,
-                   cypher=cypher)
+                   cypher=cypher, column_flow=ColumnFlow(column_flow, worker))

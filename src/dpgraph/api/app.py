@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from dpgraph import __version__
 from dpgraph.api import problems
+from dpgraph.api.routes_column_flow import router as column_flow_router
 from dpgraph.api.routes_cypher import router as cypher_router
 from dpgraph.api.routes_joins import router as joins_router
 from dpgraph.api.routes_lineage import router as lineage_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(joins_router)
     app.include_router(search_router)
     app.include_router(cypher_router)
+    app.include_router(column_flow_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:
