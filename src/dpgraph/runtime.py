@@ -14,6 +14,8 @@ from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.resources import Artefacts
 from dpgraph.search.index import SearchIndex
+from dpgraph.services.column_flow import ColumnFlow
+from dpgraph.services.column_flow_index import ColumnFlowIndex
 from dpgraph.services.findings import Findings
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
@@ -25,7 +27,7 @@ from dpgraph.services.named_queries import NamedQueries
 from dpgraph.services.product_lineage import PrincipleFindings, ProductLineageService
 from dpgraph.services.product_lineage_index import ProductLineageIndex
 from dpgraph.services.projection_worker import ProjectionWorker
-from dpgraph.services.projector import Projector
+from dpgraph.services.projector import Follower, Projector
 from dpgraph.services.registry import Registry
 from dpgraph.services.search import SearchService
 from dpgraph.services.sparql import QueryLimits, SparqlService
@@ -56,6 +58,7 @@ class Runtime:
     cypher: CypherQueries | None = None
     product_lineage: ProductLineageService | None = None
     findings: Findings | None = None
+    column_flow: ColumnFlow | None = None
 
     @cached_property
     def sparql(self) -> SparqlService:
@@ -85,7 +88,7 @@ class Runtime:
 
 
 def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
-                    *followers: ProductLineageIndex, page: int = 1000) -> None:
+                    *followers: Follower, page: int = 1000) -> None:
     """Fill the in-memory indexes from the whole log in one pass over it."""
     batch: list[LogRecord] = []
     for record in log.read():
@@ -118,9 +121,10 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     index = LineageIndex()  # the current lineage adjacency
     join_index = JoinIndex()  # join keys, candidates' facts and decisions
     product_lineage = ProductLineageIndex(index)  # products, applications, runs per job
-    _load_in_memory(log, index, join_index, product_lineage)
+    column_flow = ColumnFlowIndex()  # classification propagation and schema drift
+    _load_in_memory(log, index, join_index, product_lineage, column_flow)
     projector = Projector(store, log, artefacts.ontology, index,
-                          followers=[search_index, join_index, product_lineage])
+                          followers=[search_index, join_index, product_lineage, column_flow])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -139,11 +143,13 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     links = LineageLinks(store, registry, worker)
     cypher = CypherQueries(view, log, timeout=settings.cypher_timeout)
     queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log, cypher.rows)
+    column_flow_service = ColumnFlow(column_flow, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
                    LineageReader(store, worker, index), links,
                    search_index=search_index, search=SearchService(search_index, worker),
                    lineage_index=index, queries=queries,
                    joins=JoinKeys(join_index, log, worker), cypher_view=view,
-                   cypher=cypher,
+                   cypher=cypher, column_flow=column_flow_service,
                    product_lineage=ProductLineageService(product_lineage, worker),
-                   findings=Findings([PrincipleFindings(product_lineage)], worker))
+                   findings=Findings([PrincipleFindings(product_lineage),
+                                      *column_flow_service.sources()], worker))

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from dpgraph import __version__
 from dpgraph.api import problems
+from dpgraph.api.routes_column_flow import router as column_flow_router
 from dpgraph.api.routes_cypher import router as cypher_router
 from dpgraph.api.routes_findings import router as findings_router
 from dpgraph.api.routes_joins import router as joins_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(cypher_router)
     app.include_router(product_lineage_router)
     app.include_router(findings_router)
+    app.include_router(column_flow_router)
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:

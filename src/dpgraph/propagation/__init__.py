@@ -1,0 +1,1 @@
+"""Classification propagation along column lineage, and schema drift (pure computations)."""
