@@ -252,6 +252,41 @@ def test_failed_runs_by_domain(mesh: Runtime) -> None:
     ]
 
 
+def test_schema_drift(mesh: Runtime) -> None:
+    # The output schemas of events 02, 03 and 04 against the registered attributes of the
+    # representations at those locations (customer-profile.yaml, sales-orders.yaml,
+    # marketing-campaign-responses.yaml): every registered column the run did not report is
+    # removed; campaign_responses reports contact_email, which is not registered (added).
+    # Types agree where both sides have the column (string/string, VARCHAR/VARCHAR,
+    # DECIMAL(18,2)/DECIMAL(18,2)); the extract datasets (02, 03) are no representation's.
+    profile = ["customer-profile/customer-profile-delta", CUSTOMER_GOLD, "removed"]
+    responses = ["marketing-campaign-responses/responses-delta", RESPONSES]
+    orders = ["sales-orders/sales-orders-duckdb",
+              "duckdb:///data/mesh.duckdb:mesh.main.sales_orders", "removed"]
+    assert run(mesh, "schema_drift") == [
+        [*profile, "country_code", "string", None],
+        [*profile, "date_of_birth", "date", None],
+        [*profile, "family_name", "string", None],
+        [*profile, "loyalty_tier", "string", None],
+        [*profile, "phone_e164", "string", None],
+        [*profile, "postal_code", "string", None],
+        [*profile, "registered_on", "date", None],
+        [*responses, "added", "contact_email", None, "string"],
+        [*responses, "removed", "attributed_order_id", "string", None],
+        [*responses, "removed", "campaign_id", "string", None],
+        [*responses, "removed", "channel", "string", None],
+        [*responses, "removed", "responded_at", "timestamp", None],
+        [*responses, "removed", "response_type", "string", None],
+        [*orders, "currency_code", "VARCHAR", None],
+        [*orders, "gross_amount", "DECIMAL(18,2)", None],
+        [*orders, "order_status", "VARCHAR", None],
+        [*orders, "ordered_at", "TIMESTAMP", None],
+        [*orders, "sales_channel", "VARCHAR", None],
+        [*orders, "shipping_country", "VARCHAR", None],
+        [*orders, "tax_amount", "DECIMAL(18,2)", None],
+    ]
+
+
 # ------------------------------------------------------------------ parameters
 def _refusal(mesh: Runtime, query: str, **params: object) -> dict[str, Any]:
     with pytest.raises(InvalidInput) as caught:
