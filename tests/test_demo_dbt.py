@@ -177,6 +177,8 @@ def test_gold_tables_carry_the_registered_columns_except_the_drift(demo: DemoRun
     assert _fields(demo, "sales_orders") == _registered("sales-orders", "sales-orders-duckdb")
     assert _fields(demo, "logistics_inventory_levels") == _registered(
         "logistics-inventory-levels", "inventory-duckdb")
+    assert _fields(demo, "raw_webshop_order_lines") == _registered(  # the bronze layer
+        "sales-order-lines", "sales-order-lines-raw")
     # Drift 1: sales_order_lines no longer builds the registered discount_amount.
     lines = _registered("sales-order-lines", "sales-order-lines-duckdb")
     assert ("discount_amount", "DECIMAL(18,2)") in lines

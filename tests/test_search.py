@@ -207,7 +207,11 @@ def test_domain_filter_covers_products_and_the_lineage_they_claim(mesh: TestClie
         h.get("nodeId") for h in search(mesh, q="loaded", domain="sales")["hits"]}
     finance = search(mesh, q="orders", domain="finance", limit=100)["hits"]
     assert not {h.get("nodeId") for h in finance} & found - {None}
-    assert all(h.get("domain") == "finance" for h in finance)
+    assert all(h.get("domain") == "finance" for h in finance if "nodeId" not in h)
+    # lineage hits carry no domain of their own: this job is finance's by its lineage.jobs
+    # (finance-revenue-daily, examples/lineage-dbt), found by its SQL reading sales_orders
+    assert [h["nodeId"] for h in finance if "nodeId" in h] == [
+        "job:mesh-dbt:mesh.main.mesh.finance_revenue_daily.build.run"]
     assert search(mesh, q="shakespeare", domain="sales")["total"] == 0
 
 
