@@ -12,6 +12,8 @@ import yaml
 from conftest import example_product
 from procs import PRODUCT_IDS, REPO, Server, dpgraph, finding_lines, free_port
 
+from dpgraph.demo import demo_lineage_files
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -78,10 +80,10 @@ def test_served_demo_lists_the_example_products(server: Server) -> None:
     health = server.get("/health").json()
     assert health["status"] == "ok"
     assert health["offsets"]["log"] == health["offsets"]["projected"] >= 11
-    # ... and the recorded lineage of examples/lineage, through the receiver.
-    recorded = len(list((REPO / "examples" / "lineage").glob("*.json")))
+    # ... and the lineage of examples/lineage and examples/lineage-dbt, through the receiver.
+    recorded = len(demo_lineage_files(REPO / "examples"))
     events = server.get("/api/v1/events/lineage", params={"limit": 100}).json()
-    assert events["totalCount"] == recorded == 14
+    assert events["totalCount"] == recorded == 14 + 18
     job = server.get("/api/v1/namespaces/mesh-dbt/jobs/mesh.logistics_shipments")
     assert job.status_code == 200, job.text
 

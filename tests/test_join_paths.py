@@ -23,7 +23,7 @@ from dpgraph.settings import Settings
 
 PRODUCER = "https://github.com/example/dpgraph-tests"
 SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-DUCKDB = "duckdb:///data/mesh.duckdb"
+DUCKDB = "duckdb://mesh.duckdb"
 PG_LOGISTICS = "postgres://pg-logistics.mesh.internal:5432"
 PG_FINANCE = "postgres://pg-finance.mesh.internal:5432"
 

@@ -22,7 +22,7 @@ EVENT = {
     "job": {"namespace": "mesh-dbt", "name": "mesh.sales_orders"},
     "inputs": [],
     "outputs": [
-        {"namespace": "duckdb:///data/mesh.duckdb", "name": "mesh.main.sales_orders",
+        {"namespace": "duckdb://mesh.duckdb", "name": "mesh.main.sales_orders",
          "facets": {"schema": {
              "_producer": "https://example.org/p",
              "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
@@ -64,7 +64,7 @@ def test_links_are_the_same_whichever_arrives_first(tmp_path: Path) -> None:
     assert answers[0] == answers[1]
     by_rep = {(a["representation"], a["linkedBy"]): a for a in answers[0]}
     duck = by_rep[("sales-orders-duckdb", "location")]
-    assert duck["dataset"]["nodeId"] == "dataset:duckdb:///data/mesh.duckdb:mesh.main.sales_orders"
+    assert duck["dataset"]["nodeId"] == "dataset:duckdb://mesh.duckdb:mesh.main.sales_orders"
     fields = {f["field"]: f for f in duck["fields"]}
     assert fields["customer_id"] == {"field": "customer_id", "column": "customer_id",
                                      "element": "customer_id", "term": "customer-identifier",
@@ -89,5 +89,5 @@ def test_representation_locations_carry_the_normalized_form() -> None:
     locations = {t.object.value for t in product_to_rdf(d).triples
                  if t.predicate == v.NORMALIZED_LOCATION}
     assert locations == {"s3://mesh-sales-gold/sales_orders",
-                         "duckdb:///data/mesh.duckdb/main.sales_orders",
+                         "duckdb://mesh.duckdb/main.sales_orders",
                          "kafka://kafka.mesh.internal:9092/sales.orders.v3"}

@@ -22,6 +22,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from dpgraph.api.app import create_app
+from dpgraph.demo import demo_lineage_files
 from dpgraph.settings import Settings
 
 DPG = Namespace("https://w3id.org/dpgraph/ns#")
@@ -142,8 +143,8 @@ def test_health_reports_log_and_projection_offsets(client: TestClient,
     assert empty["offsets"] == {"log": 0, "projected": 0, "search": 0}
     demo = demo_client.get("/health").json()
     # the demo is the catalog, one registration per example product and the recorded
-    # lineage events of examples/lineage
-    head = 1 + len(PRODUCT_FILES) + len(list((EXAMPLES / "lineage").glob("*.json")))
+    # lineage events of examples/lineage and examples/lineage-dbt
+    head = 1 + len(PRODUCT_FILES) + len(demo_lineage_files(EXAMPLES))
     assert demo["offsets"] == {"log": head, "projected": head, "search": head}
 
 
