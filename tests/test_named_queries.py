@@ -262,7 +262,7 @@ def test_schema_drift(mesh: Runtime) -> None:
     profile = ["customer-profile/customer-profile-delta", CUSTOMER_GOLD, "removed"]
     responses = ["marketing-campaign-responses/responses-delta", RESPONSES]
     orders = ["sales-orders/sales-orders-duckdb",
-              "duckdb:///data/mesh.duckdb:mesh.main.sales_orders", "removed"]
+              "duckdb://mesh.duckdb:mesh.main.sales_orders", "removed"]
     assert run(mesh, "schema_drift") == [
         [*profile, "country_code", "string", None],
         [*profile, "date_of_birth", "date", None],
