@@ -122,3 +122,32 @@ def test_join_path_between_domains(api: TestClient) -> None:
     assert best["products"] == ["logistics-shipments", "sales-orders", "customer-profile"]
     assert [(s["from"]["element"], s["to"]["element"], s["status"]) for s in best["steps"]] \
         == [("order_id", "order_id", "declared"), ("customer_id", "customer_id", "declared")]
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "openlineage" / "valid"
+
+
+def test_corpus_events_leave_the_demo_answers_unchanged(tmp_path: Path) -> None:
+    """Spark, dbt, Airflow and Marquez events of other systems posted into the demo: they
+    add ownerless datasets of their own, and change no product edge, drift or other finding."""
+    def answers(client: TestClient) -> tuple[object, ...]:
+        findings = client.get("/api/v1/findings").json()["findings"]
+        return (client.get("/api/v1/domains/dependencies").json()["matrix"],
+                [client.get(f"/api/v1/products/{p}/drift").json()
+                 for p in ("sales-order-lines", "finance-revenue-daily")],
+                sorted((f["kind"], f["subject"]) for f in findings
+                       if f["kind"] != "ownerless-dataset"),
+                {f["subject"] for f in findings if f["kind"] == "ownerless-dataset"})
+
+    events = sorted(CORPUS.rglob("*.json"))
+    assert len(events) > 50
+    with TestClient(create_app(Settings(data_dir=tmp_path, demo=True))) as client:
+        matrix, drift, others, ownerless = answers(client)
+        for path in events:
+            r = client.post("/api/v1/lineage", content=path.read_bytes(),
+                            headers={"content-type": "application/json"})
+            assert r.status_code in (200, 201), (path.name, r.text)
+        after = answers(client)
+    assert after[:3] == (matrix, drift, others)
+    assert after[3] > ownerless  # a strict superset: the corpus's own datasets
+    assert not any("mesh" in s for s in after[3] - ownerless)
