@@ -49,36 +49,58 @@ def cross_domain_raw_reads(g: ProductLineage) -> list[Finding]:
     return out
 
 
-def app_of(ds: DatasetRef, apps: dict[str, AppFacts], prefer: str | None = None
-           ) -> AppFacts | None:
-    """The application a dataset comes from: one listing its location, else its namespace;
-    ``prefer`` (the golden source) wins when several claim it."""
-    namespace = normalize_uri(ds.namespace)
-    ordered = sorted(apps.values(), key=lambda x: (x.id != prefer, x.id))
-    for app in ordered:
-        if ds.locations & app.locations:
-            return app
-    for app in ordered:
-        if namespace in app.namespaces:
-            return app
-    return None
+class AppIndex:
+    """Which catalog applications claim a dataset, by location or by namespace."""
+
+    def __init__(self, apps: dict[str, AppFacts]) -> None:
+        self._by_location: dict[str, list[AppFacts]] = {}
+        self._by_namespace: dict[str, list[AppFacts]] = {}
+        for app in sorted(apps.values(), key=lambda x: x.id):
+            for loc in app.locations:
+                self._by_location.setdefault(loc, []).append(app)
+            for ns in app.namespaces:
+                self._by_namespace.setdefault(ns, []).append(app)
+
+    def of(self, ds: DatasetRef, prefer: str | None = None) -> AppFacts | None:
+        """The application a dataset comes from: one listing its location, else its
+        namespace; ``prefer`` (the golden source) wins when several claim it."""
+        by_location = [a for loc in ds.locations for a in self._by_location.get(loc, ())]
+        claims = by_location or self._by_namespace.get(normalize_uri(ds.namespace), [])
+        if not claims:
+            return None
+        return min(claims, key=lambda a: (a.id != prefer, a.id))
 
 
-def capture_sources(g: ProductLineage, p: ProductFacts) -> list[DatasetRef]:
+class CaptureWalk:
+    """What :func:`capture_sources` walks, built once per product graph."""
+
+    def __init__(self, g: ProductLineage) -> None:
+        self.g = g
+        self.apps = AppIndex(g.facts.apps)
+        self.writers: dict[str, list[str]] = {}
+        datasets: dict[str, DatasetRef] = {}
+        for iri, job in g.facts.jobs.items():
+            for ds in job.outputs:
+                self.writers.setdefault(ds.node_id, []).append(iri)
+                datasets[ds.node_id] = ds
+            for ds in job.inputs:
+                datasets[ds.node_id] = ds
+        self.of_product: dict[str, list[DatasetRef]] = {}
+        for ds in datasets.values():
+            for pid in dict.fromkeys(q.id for q, _ in g.reps_of(ds)):
+                self.of_product.setdefault(pid, []).append(ds)
+
+
+def capture_sources(g: ProductLineage, p: ProductFacts,
+                    walk: CaptureWalk | None = None) -> list[DatasetRef]:
     """Where P's data is captured from: walking up from the datasets of P's representations
     through the jobs that currently write them, across P's own representations and datasets
     of no product, to datasets no job writes or that come from a catalog application. Another
     product's representation ends the walk (consuming a product is no capture) unless an
     application claims it: then it is that application's raw data, read directly."""
-    writers: dict[str, list[str]] = {}
-    datasets: dict[str, DatasetRef] = {}
-    for iri, job in g.facts.jobs.items():
-        for ds in job.outputs:
-            writers.setdefault(ds.node_id, []).append(iri)
-            datasets[ds.node_id] = ds
-        for ds in job.inputs:
-            datasets[ds.node_id] = ds
-    start = [ds for ds in datasets.values() if any(q.id == p.id for q, _ in g.reps_of(ds))]
+    walk = walk or CaptureWalk(g)
+    writers = walk.writers
+    start = walk.of_product.get(p.id, [])
     seen = {ds.node_id for ds in start}
     frontier = list(start)
     sources: dict[str, DatasetRef] = {}
@@ -89,7 +111,7 @@ def capture_sources(g: ProductLineage, p: ProductFacts) -> list[DatasetRef]:
                 if inp.node_id in seen:
                     continue
                 seen.add(inp.node_id)
-                attributed = app_of(inp, g.facts.apps, p.source_application)
+                attributed = walk.apps.of(inp, p.source_application)
                 if attributed is None and {q.id for q, _ in g.reps_of(inp)} - {p.id}:
                     continue  # another product's data: a product input, not a capture
                 if attributed is not None or inp.node_id not in writers:
@@ -102,14 +124,19 @@ def capture_sources(g: ProductLineage, p: ProductFacts) -> list[DatasetRef]:
 def golden_source_bypasses(g: ProductLineage) -> list[Finding]:
     out: list[Finding] = []
     apps = g.facts.apps
+    walk = CaptureWalk(g)
+    readers: dict[str, list[str]] = {}  # dataset -> jobs reading it
+    for job in g.facts.jobs.values():
+        for ds in job.inputs:
+            readers.setdefault(ds.node_id, []).append(job.node_id)
     for pid, p in sorted(g.facts.products.items()):
         golden = p.source_application
         if golden is None:
             continue
-        sources = capture_sources(g, p)
+        sources = capture_sources(g, p, walk)
         if not sources:
             continue
-        origin = {ds.node_id: app_of(ds, apps, golden) for ds in sources}
+        origin = {ds.node_id: walk.apps.of(ds, golden) for ds in sources}
         others = {k: a.id for k, a in origin.items() if a is not None and a.id != golden}
         reached = any(a is not None and a.id == golden for a in origin.values())
         declared = golden in apps and apps[golden].declares_lineage
@@ -130,8 +157,7 @@ def golden_source_bypasses(g: ProductLineage) -> list[Finding]:
             {"reason": reason, "sourceApplication": golden,
              "captureSources": [{"dataset": k, "application": a.id if a else None}
                                 for k, a in origin.items()],
-             "jobs": sorted({j.node_id for j in g.facts.jobs.values()
-                             if any(ds.node_id in origin for ds in j.inputs)}),
+             "jobs": sorted({j for k in origin for j in readers.get(k, ())}),
              "products": [pid],
              "domains": sorted({*app_domains, *([p.domain] if p.domain else [])})}))
     return out

@@ -76,6 +76,7 @@ class ProductLineage:
             for r in p.reps:
                 if r.location:
                     self._by_location.setdefault(r.location, []).append((p, r))
+        self._reps_of: dict[str, list[tuple[ProductFacts, RepFacts]]] = {}
         self._declaring: dict[str, list[ProductFacts]] = {}
         self._by_namespace: dict[str, list[ProductFacts]] = {}
         for p in facts.products.values():
@@ -90,11 +91,15 @@ class ProductLineage:
 
     # ------------------------------------------------------------ links
     def reps_of(self, ds: DatasetRef) -> list[tuple[ProductFacts, RepFacts]]:
+        cached = self._reps_of.get(ds.node_id)  # the snapshot is immutable: compute once
+        if cached is not None:
+            return cached
         seen: dict[tuple[str, str], tuple[ProductFacts, RepFacts]] = {}
         for loc in sorted(ds.locations):
             for p, r in self._by_location.get(loc, ()):
                 seen.setdefault((p.id, r.id), (p, r))
-        return [seen[k] for k in sorted(seen)]
+        found = self._reps_of[ds.node_id] = [seen[k] for k in sorted(seen)]
+        return found
 
     def _attribute(self, iri: str, job: JobFacts) -> Attribution:
         for by, chosen in (

@@ -82,10 +82,10 @@ class DatasetRef:
     namespace: str
     name: str
     locations: frozenset[str]
+    node_id: str = field(init=False, compare=False, repr=False)  # hot in every walk
 
-    @property
-    def node_id(self) -> str:
-        return f"dataset:{self.namespace}:{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "node_id", f"dataset:{self.namespace}:{self.name}")
 
 
 @dataclass(frozen=True)
