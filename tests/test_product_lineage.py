@@ -378,3 +378,56 @@ def test_findings_gather_every_source(mesh: Runtime) -> None:
         ("representation:marketing-campaign-responses/responses-delta",
          "marketing-campaign-responses")}
     assert {f.kind for f in mesh.findings.list()} == PRINCIPLE_KINDS | {"schema-drift"}
+
+
+def test_a_snapshot_rebuilt_after_each_record_equals_one_built_at_once(mesh: Runtime) -> None:
+    """The index keeps job facts across snapshots and rebuilds only the jobs a record
+    touches (all of them after a symlinks facet): fed one record at a time, reading after
+    each, it must end where an index fed the whole log at once does."""
+    from dpgraph.services.lineage_index import LineageIndex
+    from dpgraph.services.product_lineage_index import ProductLineageIndex
+
+    records = list(mesh.log.read())
+    symlinked = {"namespace": "duckdb://mesh.duckdb", "name": "mesh.main.sales_orders",
+                 "facets": {"symlinks": {"_producer": "t", "_schemaURL": "t", "identifiers": [
+                     {"namespace": "duckdb://mesh.duckdb", "name": "mesh.main.orders_alias",
+                      "type": "TABLE"}]}}}
+    late = {"eventType": "COMPLETE", "eventTime": "2026-11-24T09:00:00Z",
+            "run": {"runId": RUN.format(90)},
+            "job": {"namespace": "mesh-dbt", "name": "mesh.sales_order_lines"},
+            "inputs": [symlinked], "outputs": [],
+            "producer": "t", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"}
+    def record(offset: int, event: dict[str, Any]) -> Any:
+        return type(records[0])(offset, "lineage.event", "x", records[0].recorded_at,
+                                f"d{offset}", {"event": event})
+
+    # the symlinks facet (regrouping aliases of a dataset other jobs read) comes in the
+    # middle; a further run of an already-seen job comes last
+    rerun = {**late, "run": {"runId": RUN.format(91)}, "inputs": [], "eventType": "FAIL",
+             "eventTime": "2026-11-24T10:00:00Z"}
+    middle = len(records) // 2 + 5
+    records = [*records[:middle], late, *records[middle:], rerun]
+    records = [record(i, r) if isinstance(r, dict) else record(i, r.payload["event"])
+               if r.kind == "lineage.event" else type(r)(i, r.kind, r.key, r.recorded_at,
+                                                         r.digest, r.payload)
+               for i, r in enumerate(records, start=1)]
+    step_lineage = LineageIndex()
+    stepwise = ProductLineageIndex(step_lineage)
+    for r in records:
+        step_lineage.add([r])
+        stepwise.apply([r])
+        stepwise.graph()
+    whole_lineage = LineageIndex()
+    whole = ProductLineageIndex(whole_lineage)
+    whole_lineage.add(records)
+    whole.apply(records)
+    a, b = stepwise.graph(), whole.graph()
+    assert a.facts.jobs == b.facts.jobs
+    job = a.facts.jobs[job_iri("mesh-dbt", "mesh.sales_order_lines")]
+    assert (job.run_count, job.last_run.state if job.last_run else None) == (3, "FAIL")
+    aliased = [(iri, ds) for iri, j in a.facts.jobs.items() for ds in j.inputs
+               if ds.name in ("mesh.main.sales_orders", "mesh.main.orders_alias")]
+    # read by jobs other than the one whose event carried the facet
+    assert {iri for iri, _ in aliased} - {job_iri("mesh-dbt", "mesh.sales_order_lines")}
+    assert all("duckdb://mesh.duckdb/main.orders_alias" in ds.locations for _, ds in aliased)
+    assert a.edges == b.edges
