@@ -223,9 +223,13 @@ def _copy_value(value: Value) -> str:
     return "" if value is None else str(value)
 
 
-def _copyable(c: RelUpsert) -> bool:
+def _copyable(c: NodeUpsert | RelUpsert) -> bool:
     """COPY reads an empty CSV field as NULL: an empty string value must go through MERGE."""
-    return all(v != "" for part in (c.set, c.earliest, c.latest) for v in part.values())
+    parts: list[Mapping[str, Any]] = [c.set, c.earliest, c.latest]
+    ranked = getattr(c, "ranked", None)
+    if ranked is not None:
+        parts += [ranked.props, {"tiebreak": ranked.tiebreak}]
+    return all(v != "" for part in parts for v in part.values())
 
 
 def _rel_shape(c: RelUpsert) -> tuple[Any, ...]:
@@ -304,41 +308,85 @@ class EmbeddedCypher:
                                  "DETACH DELETE n", {"owners": owners})
 
     def _upsert(self, changes: list[NodeUpsert | RelUpsert]) -> None:
-        nodes: dict[tuple[Any, ...], list[NodeUpsert]] = {}
+        by_label: dict[str, dict[str, NodeUpsert]] = {}
         ends: dict[str, set[str]] = {}
         rels: dict[tuple[Any, ...], list[RelUpsert]] = {}
         for c in changes:
             if isinstance(c, NodeUpsert):
-                nodes.setdefault(_node_shape(c), []).append(c)
+                by_label.setdefault(c.label, {})[c.id] = c
             else:
                 rels.setdefault(_rel_shape(c), []).append(c)
                 ends.setdefault(c.src_label, set()).add(c.src_id)
                 ends.setdefault(c.dst_label, set()).add(c.dst_id)
-        for group in nodes.values():
-            self._writer.execute(_node_statement(group[0]),
-                                 {"rows": [_node_row(c) for c in group]})
-        # A relationship's end points exist before it: created bare if nothing else made them.
-        for label, ids in ends.items():
-            self._writer.execute(f"UNWIND $ids AS i MERGE (n:{q(label)} {{id: i}})",
-                                 {"ids": sorted(ids)})
+        # Nodes that do not exist yet are bulk-loaded, and relationships touching one cannot
+        # exist: on a rebuild that is nearly everything, and no lookup is needed for them.
+        created: set[tuple[str, str]] = set()
+        for label in sorted({*by_label, *ends}):
+            upserts = by_label.get(label, {})
+            ids = set(upserts) | ends.get(label, set())
+            existing = self._existing_nodes(label, ids)
+            merged: dict[tuple[Any, ...], list[NodeUpsert]] = {}
+            fresh: list[NodeUpsert] = []
+            for node_id in sorted(ids):
+                c = upserts.get(node_id, NodeUpsert(label, node_id))
+                if node_id in existing or not _copyable(c):
+                    if node_id in upserts or node_id not in existing:
+                        merged.setdefault(_node_shape(c), []).append(c)
+                else:
+                    fresh.append(c)
+                    created.add((label, node_id))
+            if fresh:
+                self._copy_nodes(label, fresh)
+            for group in merged.values():
+                self._writer.execute(_node_statement(group[0]),
+                                     {"rows": [_node_row(c) for c in group]})
         for rgroup in rels.values():
-            self._upsert_rels(rgroup)
+            self._upsert_rels(rgroup, created)
 
-    def _upsert_rels(self, group: list[RelUpsert]) -> None:
-        first = group[0]
-        rows = [{"src": c.src_id, "dst": c.dst_id, **_row(c)} for c in group]
-        found = self._writer.execute(_existing_statement(first, "RETURN r.src, r.dst"),
-                                     {"rows": [{"src": r["src"], "dst": r["dst"]}
-                                               for r in rows]})
-        existing: set[tuple[str, str]] = set()
+    def _existing_nodes(self, label: str, ids: set[str]) -> set[str]:
+        found = self._writer.execute(
+            f"UNWIND $ids AS i MATCH (n:{q(label)} {{id: i}}) RETURN n.id", {"ids": sorted(ids)})
+        out: set[str] = set()
         while found.has_next():
-            src, dst = found.get_next()
-            existing.add((src, dst))
-        sets = _assignments("x", first)
-        if existing and sets:
-            self._writer.execute(_existing_statement(first, "SET " + ", ".join(sets)),
-                                 {"rows": [r for r in rows if (r["src"], r["dst"]) in existing]})
-        new = [c for c in group if (c.src_id, c.dst_id) not in existing]
+            out.add(found.get_next()[0])
+        return out
+
+    def _copy_nodes(self, label: str, group: list[NodeUpsert]) -> None:
+        props = list(NODES[label])
+        with self._copy_file.open("w", encoding="utf-8", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["id", *props])
+            for c in group:
+                values: dict[str, Value] = {**c.set, **c.earliest, **c.latest}
+                if c.ranked is not None:
+                    values.update(c.ranked.props)
+                    values[c.ranked.rank_property] = c.ranked.rank
+                    values[c.ranked.tiebreak_property] = c.ranked.tiebreak
+                out.writerow([c.id, *(_copy_value(values.get(p)) for p in props)])
+        path = str(self._copy_file).replace("'", "''")
+        self._writer.execute(f"COPY {q(label)} FROM '{path}' (HEADER=true, PARALLEL=false)")
+
+    def _upsert_rels(self, group: list[RelUpsert], created: set[tuple[str, str]]) -> None:
+        first = group[0]
+        new = [c for c in group if (c.src_label, c.src_id) in created
+               or (c.dst_label, c.dst_id) in created]
+        group = [c for c in group if (c.src_label, c.src_id) not in created
+                 and (c.dst_label, c.dst_id) not in created]
+        existing: set[tuple[str, str]] = set()
+        if group:
+            rows = [{"src": c.src_id, "dst": c.dst_id, **_row(c)} for c in group]
+            found = self._writer.execute(_existing_statement(first, "RETURN r.src, r.dst"),
+                                         {"rows": [{"src": r["src"], "dst": r["dst"]}
+                                                   for r in rows]})
+            while found.has_next():
+                src, dst = found.get_next()
+                existing.add((src, dst))
+            sets = _assignments("x", first)
+            if existing and sets:
+                self._writer.execute(
+                    _existing_statement(first, "SET " + ", ".join(sets)),
+                    {"rows": [r for r in rows if (r["src"], r["dst"]) in existing]})
+        new += [c for c in group if (c.src_id, c.dst_id) not in existing]
         slow = [c for c in new if not _copyable(c)]
         if slow:
             self._writer.execute(_rel_statement(first), {"rows": [

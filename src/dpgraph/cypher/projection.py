@@ -100,7 +100,7 @@ class CypherView:
             datasets, products = touched(changes)
             self.backend.link(relink(datasets, products))
 
-    def catch_up(self, page: int = 1000) -> int:
+    def catch_up(self, page: int = 5000) -> int:
         n = 0
         while True:
             batch = list(self._log.read(after=self.offset, limit=page))
