@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -91,16 +92,19 @@ def time_filter(var: str, as_of: str | None) -> str:
     return f"FILTER(?{var} <= {as_of})" if as_of else ""
 
 
+@lru_cache(maxsize=1 << 17)  # answers decode the same IRIs again and again
 def job_of(iri: str) -> tuple[str, str]:
     ns, name = iri[len(_JOB):].split("/", 1)
     return unquote(ns), unquote(name)
 
 
+@lru_cache(maxsize=1 << 17)  # answers decode the same IRIs again and again
 def dataset_of(iri: str) -> tuple[str, str]:
     ns, name = iri[len(_DATASET):].split("/", 1)
     return unquote(ns), unquote(name)
 
 
+@lru_cache(maxsize=1 << 17)  # answers decode the same IRIs again and again
 def field_of(iri: str) -> tuple[str, str, str]:
     """(namespace, dataset name, field path) of a field IRI."""
     ns, name, _, path = iri[len(_DATASET):].split("/", 3)
