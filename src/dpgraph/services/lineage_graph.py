@@ -69,6 +69,7 @@ def parse_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
+@lru_cache(maxsize=1 << 17)  # the same first/last-seen times render in answer after answer
 def iso(value: dt.datetime | None) -> str | None:
     """UTC ISO 8601 with ``Z``: seconds, or microseconds when there is a fraction."""
     if value is None:

@@ -165,9 +165,10 @@ class LineageReader:
                 outs[e.job].append(edge)
                 ins[e.dataset].append(edge)
         graph = []
+        jobs = adj.lineage_of([n for n, k in sub.nodes.items() if k == "JOB"])
         for n, k in sub.nodes.items():
             if k == "JOB":
-                data = self._lineage_job_data(n, adj.lineage_of([n])[n])
+                data = self._lineage_job_data(n, jobs[n])
             else:
                 ns, name = dataset_of(n)
                 data = {"id": ids(ns, name), "namespace": ns, "name": name,
