@@ -16,6 +16,7 @@ from dpgraph.resources import Artefacts
 from dpgraph.search.index import SearchIndex
 from dpgraph.services.column_flow import ColumnFlow
 from dpgraph.services.column_flow_index import ColumnFlowIndex
+from dpgraph.services.column_lineage_index import ColumnLineageIndex
 from dpgraph.services.findings import Findings
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
@@ -122,9 +123,11 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     join_index = JoinIndex()  # join keys, candidates' facts and decisions
     product_lineage = ProductLineageIndex(index)  # products, applications, runs per job
     column_flow = ColumnFlowIndex()  # classification propagation and schema drift
-    _load_in_memory(log, index, join_index, product_lineage, column_flow)
+    column_lineage = ColumnLineageIndex()  # field derivations for /column-lineage
+    _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage)
     projector = Projector(store, log, artefacts.ontology, index,
-                          followers=[search_index, join_index, product_lineage, column_flow])
+                          followers=[search_index, join_index, product_lineage, column_flow,
+                                     column_lineage])
     if catch_up:
         projector.bootstrap()
         projector.catch_up()
@@ -145,7 +148,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log, cypher.rows)
     column_flow_service = ColumnFlow(column_flow, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index), links,
+                   LineageReader(store, worker, index, column_lineage), links,
                    search_index=search_index, search=SearchService(search_index, worker),
                    lineage_index=index, queries=queries,
                    joins=JoinKeys(join_index, log, worker), cypher_view=view,

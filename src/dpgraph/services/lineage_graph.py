@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -68,6 +69,7 @@ def parse_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
+@lru_cache(maxsize=1 << 17)  # the same first/last-seen times render in answer after answer
 def iso(value: dt.datetime | None) -> str | None:
     """UTC ISO 8601 with ``Z``: seconds, or microseconds when there is a fraction."""
     if value is None:
@@ -91,16 +93,19 @@ def time_filter(var: str, as_of: str | None) -> str:
     return f"FILTER(?{var} <= {as_of})" if as_of else ""
 
 
+@lru_cache(maxsize=1 << 17)  # answers decode the same IRIs again and again
 def job_of(iri: str) -> tuple[str, str]:
     ns, name = iri[len(_JOB):].split("/", 1)
     return unquote(ns), unquote(name)
 
 
+@lru_cache(maxsize=1 << 17)  # answers decode the same IRIs again and again
 def dataset_of(iri: str) -> tuple[str, str]:
     ns, name = iri[len(_DATASET):].split("/", 1)
     return unquote(ns), unquote(name)
 
 
+@lru_cache(maxsize=1 << 17)  # answers decode the same IRIs again and again
 def field_of(iri: str) -> tuple[str, str, str]:
     """(namespace, dataset name, field path) of a field IRI."""
     ns, name, _, path = iri[len(_DATASET):].split("/", 3)

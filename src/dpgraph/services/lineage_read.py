@@ -26,7 +26,8 @@ from pyoxigraph import NamedNode, QuerySolutions
 from dpgraph import vocab as v
 from dpgraph.errors import InvalidInput, NotFound
 from dpgraph.lineage import iris
-from dpgraph.services.lineage_columns import ColumnGraph
+from dpgraph.services.column_lineage_index import ColumnLineageIndex
+from dpgraph.services.lineage_columns import ColumnAliases, ColumnGraph, ColumnSource, SparqlColumns
 from dpgraph.services.lineage_entities import (
     DATASET_FACET_TERMS,
     JOB_FACET_TERMS,
@@ -76,11 +77,15 @@ def _edge_key(edge: dict[str, Any]) -> tuple[str, str]:
 
 class LineageReader:
     def __init__(self, store: GraphStore, projection: ProjectionWorker,
-                 index: LineageIndex | None = None) -> None:
+                 index: LineageIndex | None = None,
+                 columns: ColumnLineageIndex | None = None) -> None:
         self._store = store
         self._projection = projection
         # The current adjacency in memory (same answers as SparqlAdjacency without asOf).
         self._index = index
+        # The field derivations in memory (same answers as SparqlColumns); needs the index's
+        # alias components.
+        self._columns = columns if index is not None else None
         self._e = EntityReads(self._select)
 
     # ------------------------------------------------------------------ plumbing
@@ -160,9 +165,10 @@ class LineageReader:
                 outs[e.job].append(edge)
                 ins[e.dataset].append(edge)
         graph = []
+        jobs = adj.lineage_of([n for n, k in sub.nodes.items() if k == "JOB"])
         for n, k in sub.nodes.items():
             if k == "JOB":
-                data = self._lineage_job_data(n, adj.lineage_of([n])[n])
+                data = self._lineage_job_data(n, jobs[n])
             else:
                 ns, name = dataset_of(n)
                 data = {"id": ids(ns, name), "namespace": ns, "name": name,
@@ -192,17 +198,26 @@ class LineageReader:
         if node.kind == "job":
             raise InvalidInput("column lineage starts at a dataset or a datasetField node")
         self._sync()
-        aliases = Aliases(self._select)
+        aliases: ColumnAliases
+        source: ColumnSource
+        if self._columns is not None and self._index is not None:
+            aliases, source = IndexAliases(self._index), self._columns
+        else:
+            aliases, source = Aliases(self._select), SparqlColumns(self._select)
         start = self._resolve(node)
         if node.kind == "dataset":
             members = aliases.members(aliases.canonical(start))
-            starts = {row["f"].value for row in self._select(
-                f"{PREFIXES} SELECT DISTINCT ?f WHERE {{ {values('ds', members)} "
-                f"?ds dpg:hasField ?f }}")}
+            starts = self._fields_of(members)
         else:
             starts = {start}
-        return {"graph": ColumnGraph(self._select, aliases).build(starts, depth,
-                                                                    with_downstream)}
+        return {"graph": ColumnGraph(source, aliases).build(starts, depth, with_downstream)}
+
+    def _fields_of(self, datasets: Iterable[str]) -> set[str]:
+        if self._columns is not None:
+            return self._columns.fields_of(datasets)
+        return {row["f"].value for row in self._select(
+            f"{PREFIXES} SELECT DISTINCT ?f WHERE {{ {values('ds', datasets)} "
+            f"?ds dpg:hasField ?f }}")}
 
     # ------------------------------------------------------------------ namespaces
     def namespaces(self) -> dict[str, Any]:
