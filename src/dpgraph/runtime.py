@@ -24,6 +24,7 @@ from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
 from dpgraph.services.lineage_read import LineageReader
+from dpgraph.services.lineage_summary import LineageSummary
 from dpgraph.services.named_queries import NamedQueries
 from dpgraph.services.product_lineage import PrincipleFindings, ProductLineageService
 from dpgraph.services.product_lineage_index import ProductLineageIndex
@@ -125,11 +126,13 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     column_flow = ColumnFlowIndex()  # classification propagation and schema drift
     column_lineage = ColumnLineageIndex()  # field derivations for /column-lineage
     _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage)
+    summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index, product_lineage, column_flow,
-                                     column_lineage])
+                                     column_lineage, summary])
     if catch_up:
         projector.bootstrap()
+        summary.backfill(log)  # a graph projected before the summary existed
         projector.catch_up()
         view.bootstrap()
         search_index.catch_up(log)  # a new or older index file: from its own offset

@@ -1,0 +1,148 @@
+"""The lineage summary: a deduplicated copy of the lineage structure for whole-mesh queries.
+
+Each lineage event lives in its own named graph, so in the union default graph a job's
+``hasInput`` edge, a dataset's name and location, a field and its derivations repeat once per
+event stating them, and whole-mesh aggregations scan every repeat. This follower of the
+projector keeps two extra named graphs, both built from the quads of the event graphs:
+
+- ``…/graph/lineage-summary``: every distinct triple of the structural predicates
+  (:data:`STRUCTURE`), once. For those predicates a query on this graph sees exactly the
+  triples the union of the event graphs holds, each once.
+- ``…/graph/lineage-run-states``: per run, the ``aboutRun``/``aboutJob``/``eventType``/
+  ``eventTime`` triples of its terminal events (COMPLETE, FAIL, ABORT) at the run's latest
+  terminal time only. A run's state is that of its latest terminal event, so a query asking
+  "latest terminal event of the run" over all events gives the same answer here, without
+  scanning superseded events.
+
+It writes only triples it has not written since start (a set in memory), and both updates are
+idempotent: re-applying a batch after a crash, before the projected offset moved, lands in the
+same state. A dominated terminal event is deleted by one SPARQL update per batch, limited to
+the runs of the batch, so no run state needs to be held in memory across restarts. The graphs
+are cleared with the store on a rebuild (``dpgraph replay``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from pyoxigraph import Literal, NamedNode, Quad, Triple
+
+from dpgraph import vocab as v
+from dpgraph.lineage.iris import OL, event_iri
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.services.projector import PROJECTION, lineage_quads
+from dpgraph.store.base import GraphStore
+
+LINEAGE_EVENT = "lineage.event"
+SUMMARY_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-summary")
+RUN_STATES_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-run-states")
+
+STRUCTURE = frozenset({
+    v.HAS_INPUT, v.HAS_OUTPUT, v.DATASET_NAME, v.IN_NAMESPACE, v.NORMALIZED_LOCATION,
+    v.ALIAS_OF, v.HAS_FIELD, v.FIELD_NAME, v.DERIVED_FROM_FIELD, v.SUBFIELD_OF,
+})
+_NAMESPACE_PREFIX = f"{OL}namespace/"
+_TERMINAL = frozenset({v.RUN_STATES["COMPLETE"], v.RUN_STATES["FAIL"], v.RUN_STATES["ABORT"]})
+_EVENT_FACTS = (v.ABOUT_RUN, v.ABOUT_JOB, v.EVENT_TYPE, v.EVENT_TIME)
+
+
+def _is_summary(q: Quad) -> bool:
+    p = q.predicate
+    if p in STRUCTURE:
+        return True
+    # A namespace's name; runs and products carry dct:identifier too, and are not summarised.
+    return p == v.DCT_IDENTIFIER and q.subject.value.startswith(_NAMESPACE_PREFIX)
+
+
+def _time(term: Literal) -> dt.datetime:
+    return dt.datetime.fromisoformat(term.value)
+
+
+class _Terminal:
+    """The latest terminal events of one run seen in a batch."""
+
+    __slots__ = ("events", "time")
+
+    def __init__(self, time: dt.datetime) -> None:
+        self.time = time
+        self.events: list[list[Triple]] = []
+
+
+class LineageSummary:
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self._written: set[Triple] = set()
+
+    def apply(self, records: Sequence[LogRecord]) -> None:
+        new: set[Triple] = set()
+        latest: dict[NamedNode, _Terminal] = {}
+        for record in records:
+            if record.kind != LINEAGE_EVENT:
+                continue
+            event = event_iri(record.digest)
+            facts: dict[NamedNode, Quad] = {}
+            for q in lineage_quads(record):
+                if _is_summary(q):
+                    if q.triple not in self._written:
+                        new.add(q.triple)
+                elif q.predicate in _EVENT_FACTS and q.subject.value == event:
+                    facts[q.predicate] = q
+            self._note_terminal(facts, latest)
+        quads = [Quad(t.subject, t.predicate, t.object, SUMMARY_GRAPH) for t in new]
+        quads += [Quad(t.subject, t.predicate, t.object, RUN_STATES_GRAPH)
+                  for terminal in latest.values() for facts in terminal.events for t in facts]
+        if quads:
+            self._store.add_quads(quads)
+        if latest:
+            self._store.update(_drop_superseded(latest))
+        self._written |= new  # only once stored: a failed write is retried in full
+
+    @staticmethod
+    def _note_terminal(facts: dict[NamedNode, Quad], latest: dict[NamedNode, _Terminal]) -> None:
+        if len(facts) < len(_EVENT_FACTS) or facts[v.EVENT_TYPE].object not in _TERMINAL:
+            return
+        run = facts[v.ABOUT_RUN].object
+        time_term = facts[v.EVENT_TIME].object
+        assert isinstance(run, NamedNode) and isinstance(time_term, Literal)
+        time = _time(time_term)
+        current = latest.get(run)
+        if current is None or time > current.time:
+            current = latest[run] = _Terminal(time)
+        if time == current.time:
+            current.events.append([facts[p].triple for p in _EVENT_FACTS])
+
+    def backfill(self, log: SqliteLog, page: int = 1000) -> None:
+        """Summarise the events already projected when the store has events but no summary
+        (a data directory from before the summary); the projector feeds the rest."""
+        if self._store.ask(f"ASK {{ GRAPH <{SUMMARY_GRAPH.value}> {{ ?s ?p ?o }} }}") \
+                or not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
+            return
+        batch: list[LogRecord] = []
+        projected = log.projected(PROJECTION)
+        for record in log.read():
+            if record.offset > projected:
+                break
+            batch.append(record)
+            if len(batch) >= page:
+                self.apply(batch)
+                batch = []
+        self.apply(batch)
+
+    def clear(self) -> None:
+        """Forget what was written (the store is cleared with the graph on a rebuild)."""
+        self._written.clear()
+
+
+def _drop_superseded(latest: dict[NamedNode, _Terminal]) -> str:
+    """Delete, for the runs of a batch, terminal events older than a later one of the run."""
+    runs = " ".join(f"<{run.value}>" for run in latest)
+    g = RUN_STATES_GRAPH.value
+    return f"""
+        PREFIX dpg: <{v.DPG_NS}>
+        DELETE {{ GRAPH <{g}> {{ ?e ?p ?o }} }}
+        WHERE {{ VALUES ?run {{ {runs} }}
+            GRAPH <{g}> {{ ?e dpg:aboutRun ?run ; dpg:eventTime ?t .
+                           ?later dpg:aboutRun ?run ; dpg:eventTime ?laterTime .
+                           FILTER (?laterTime > ?t)
+                           ?e ?p ?o }} }}"""
