@@ -24,7 +24,7 @@ are cleared with the store on a rebuild (``dpgraph replay``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
@@ -75,6 +75,12 @@ class LineageSummary:
         self._written: set[Triple] = set()
 
     def apply(self, records: Sequence[LogRecord]) -> None:
+        self.apply_mapped(records, {})
+
+    def apply_mapped(self, records: Sequence[LogRecord], mapped: Mapping[int, list[Quad]]
+                     ) -> None:
+        """``mapped``: the event quads the projector has just stored, by log offset (an
+        event missing from it is mapped here)."""
         new: set[Triple] = set()
         latest: dict[NamedNode, _Terminal] = {}
         for record in records:
@@ -82,7 +88,8 @@ class LineageSummary:
                 continue
             event = event_iri(record.digest)
             facts: dict[NamedNode, Quad] = {}
-            for q in lineage_quads(record):
+            quads = mapped.get(record.offset)
+            for q in quads if quads is not None else lineage_quads(record):
                 if _is_summary(q):
                     if q.triple not in self._written:
                         new.add(q.triple)

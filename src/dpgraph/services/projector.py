@@ -115,26 +115,33 @@ class Projector:
         transaction: each is a handful of quads, and per-event transactions would cap the
         projection far below the rate events arrive at."""
         events: list[LogRecord] = []
+        mapped: dict[int, list[Quad]] = {}  # event quads of this batch, for the followers
         for record in records:
             if record.kind == LINEAGE_EVENT:
                 events.append(record)
                 continue
-            self._flush_events(events)
+            self._flush_events(events, mapped)
             if record.kind == PRODUCT_REGISTERED:
                 self._product_registered(record, (prepared or {}).get(record.offset))
             else:
                 handler = self._handlers.get(record.kind)
                 if handler is not None:  # kinds of later features are skipped, not failed
                     handler(record)
-        self._flush_events(events)
+        self._flush_events(events, mapped)
         for follower in self._followers:
-            follower.apply(records)
+            with_quads = getattr(follower, "apply_mapped", None)
+            if with_quads is not None:  # saves it mapping every event a second time
+                with_quads(records, mapped)
+            else:
+                follower.apply(records)
         if records:
             self._log.set_projected(PROJECTION, records[-1].offset)
 
-    def _flush_events(self, events: list[LogRecord]) -> None:
+    def _flush_events(self, events: list[LogRecord], mapped: dict[int, list[Quad]]) -> None:
         if events:
-            self._store.add_quads([q for r in events for q in lineage_quads(r)])
+            for r in events:
+                mapped[r.offset] = lineage_quads(r)
+            self._store.add_quads([q for r in events for q in mapped[r.offset]])
             if self._events is not None:
                 self._events.add(events)
             events.clear()
