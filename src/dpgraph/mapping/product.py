@@ -24,6 +24,7 @@ from dpgraph.descriptor import (
     ReferenceMapping,
     Representation,
 )
+from dpgraph.lineage.iris import job_iri
 from dpgraph.lineage.naming import normalize_uri
 
 
@@ -188,3 +189,5 @@ def _lineage(g: MappedGraph, d: ProductDescriptor) -> None:
         g.add(p, v.PRODUCED_BY_JOB, ref)
         g.add(ref, v.JOB_NAMESPACE, Literal(job.namespace))
         g.add(ref, v.JOB_NAME, Literal(job.name))
+        # The lineage job's own IRI, so that queries join on it rather than compute it.
+        g.add(ref, v.REFERS_TO_JOB, NamedNode(job_iri(job.namespace, job.name)))
