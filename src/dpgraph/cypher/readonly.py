@@ -235,6 +235,10 @@ def _token_word(token: Any) -> str | None:
     return str(token).upper()
 
 
+# The Earley parse costs 10-80 ms a query, more than most queries take to run; the named
+# queries and dashboards repeat the same texts. Only accepted queries are cached (a refusal
+# raises, and lru_cache keeps nothing for it).
+@lru_cache(maxsize=512)
 def check_read_only(text: str) -> ReadQuery:
     """The query if it is one read-only openCypher statement; raises CypherRefused (a clause
     outside the allowlist) or CypherSyntaxError (the parser's message)."""
