@@ -4,7 +4,7 @@
 //   representation of a source product of the other domain.
 // columns: consumer_domain, source_domain, dependencies
 MATCH (cd:Domain)<-[:IN_DOMAIN]-(c:Product)-[:PRODUCED_BY]->(:Job)-[:READS]->(ds:Dataset)
-MATCH (ds)<-[:ALIAS_OF*0..1]-(:Dataset)-[:REPRESENTS]->(:Representation)
+MATCH (ds)-[:REPRESENTS]->(:Representation)
       <-[:HAS_REPRESENTATION]-(s:Product)-[:IN_DOMAIN]->(sd:Domain)
 WHERE sd.id <> cd.id
 WITH cd, sd, c, s, count(*) AS paths

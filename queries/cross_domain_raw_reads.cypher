@@ -3,7 +3,7 @@
 //   representation of a product of another domain (principle 2: raw data stays in its domain).
 // columns: product, domain, source_product, source_domain, dataset
 MATCH (d:Domain)<-[:IN_DOMAIN]-(p:Product)-[:PRODUCED_BY]->(:Job)-[:READS]->(ds:Dataset)
-MATCH (ds)<-[:ALIAS_OF*0..1]-(:Dataset)-[:REPRESENTS]->(:Representation {layer: 'bronze'})
+MATCH (ds)-[:REPRESENTS]->(:Representation {layer: 'bronze'})
       <-[:HAS_REPRESENTATION]-(s:Product)-[:IN_DOMAIN]->(sd:Domain)
 WHERE sd.id <> d.id
 WITH p, d, s, sd, ds, count(*) AS paths

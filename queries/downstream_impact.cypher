@@ -9,7 +9,7 @@
 MATCH (:Dataset {namespace: $namespace, name: $name})-[:HAS_FIELD]->(source:Field)
 WHERE $field = '' OR source.name = $field
 MATCH (source)<-[:DERIVED_FROM*1..20]-(f:Field)<-[:HAS_FIELD]-(ds:Dataset)
-OPTIONAL MATCH (ds)<-[:ALIAS_OF*0..1]-(:Dataset)-[:REPRESENTS]->(:Representation)
+OPTIONAL MATCH (ds)-[:REPRESENTS]->(:Representation)
                <-[:HAS_REPRESENTATION]-(p:Product)
 WITH ds, f, p, count(*) AS paths
 RETURN ds.id AS dataset, f.name AS field, p.id AS product

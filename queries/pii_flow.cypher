@@ -8,7 +8,7 @@ MATCH (:Product)-[:HAS_ELEMENT]->(e:DataElement)
 WHERE e.classification = 'pii'
 OPTIONAL MATCH (e)<-[:HOLDS]-(:Column)<-[:REALISES]-(:Field)<-[:DERIVED_FROM*1..20]-(f:Field)
                <-[:HAS_FIELD]-(ds:Dataset)
-OPTIONAL MATCH (ds)<-[:ALIAS_OF*0..1]-(:Dataset)-[:REPRESENTS]->(:Representation)
+OPTIONAL MATCH (ds)-[:REPRESENTS]->(:Representation)
                <-[:HAS_REPRESENTATION]-(p:Product)
 WITH e, ds, f, p, count(*) AS paths
 RETURN e.id AS element, ds.id AS dataset, f.name AS field, p.id AS product

@@ -5,7 +5,7 @@
 // param: limit (integer, 1000) the most rows to return
 // columns: dataset, namespace, name
 MATCH (ds:Dataset)
-OPTIONAL MATCH (ds)<-[:ALIAS_OF*0..1]-(:Dataset)-[:REPRESENTS]->(r:Representation)
+OPTIONAL MATCH (ds)-[:REPRESENTS]->(r:Representation)
 WITH ds, count(r) AS representations
 WHERE representations = 0
 RETURN ds.id AS dataset, ds.namespace AS namespace, ds.name AS name

@@ -5,9 +5,9 @@
 // param: product (string) id of the product
 // columns: dataset, field, product
 MATCH (:Product {id: $product})-[:HAS_REPRESENTATION]->(:Representation)
-      <-[:REPRESENTS]-(:Dataset)-[:ALIAS_OF*0..1]->(start:Dataset)
+      <-[:REPRESENTS]-(start:Dataset)
 MATCH (start)-[:HAS_FIELD]->(:Field)-[:DERIVED_FROM*1..20]->(f:Field)<-[:HAS_FIELD]-(ds:Dataset)
-OPTIONAL MATCH (ds)<-[:ALIAS_OF*0..1]-(:Dataset)-[:REPRESENTS]->(:Representation)
+OPTIONAL MATCH (ds)-[:REPRESENTS]->(:Representation)
                <-[:HAS_REPRESENTATION]-(p:Product)
 WITH ds, f, p, count(*) AS paths
 RETURN ds.id AS dataset, f.name AS field, p.id AS product
