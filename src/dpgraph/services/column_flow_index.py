@@ -20,8 +20,7 @@ before or after its lineage arrives gives the same answer.
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from dpgraph.propagation.derivations import (
 )
 from dpgraph.propagation.drift import compare_schema
 from dpgraph.propagation.flow import LabelFlow
+from dpgraph.services.log_follower import LogFollower
 
 PRODUCT_REGISTERED = "product.registered"
 PRODUCT_DEPRECATED = "product.deprecated"
@@ -96,13 +96,9 @@ def seeds_of(view: ProductView) -> set[Seed]:
     return out
 
 
-class ColumnFlowIndex:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
-
+class ColumnFlowIndex(LogFollower):
     def _reset(self) -> None:
-        self._offset = 0
+        super()._reset()
         self._flow = LabelFlow()
         self._derived: dict[str, dict[Job, tuple[SortKey, tuple[Derivation, ...]]]] = {}
         self._schemas: dict[str, ObservedSchema] = {}
@@ -113,23 +109,7 @@ class ColumnFlowIndex:
         self._ranks: dict[str, int] = dict(BUILT_IN_RANKS)
 
     # ---------------------------------------------------------------- feeding
-    def clear(self) -> None:
-        with self._lock:
-            self._reset()
-
-    def apply(self, records: Iterable[LogRecord]) -> None:
-        """Apply log records in order; records already applied (by offset) are skipped."""
-        with self._lock:
-            for r in records:
-                if r.offset <= self._offset:
-                    continue
-                self._offset = r.offset
-                try:
-                    self._apply(r)
-                except (KeyError, TypeError, AttributeError, ValueError):
-                    continue  # not projectable; the graph projection skips it as well
-
-    def _apply(self, r: LogRecord) -> None:
+    def _apply(self, r: LogRecord) -> bool:
         p = r.payload
         if r.kind == LINEAGE_EVENT:
             self._lineage(event_columns(p["event"]), r.offset)
@@ -146,6 +126,7 @@ class ColumnFlowIndex:
         elif r.kind == CATALOG_REGISTERED:
             for c in p["catalog"].get("classifications", []):
                 self._ranks[c["id"]] = int(c["rank"])
+        return False  # readers derive nothing cached from the state
 
     def _reseed(self, product: str, new: set[Seed]) -> None:
         old = self._seeds.get(product, set())

@@ -15,8 +15,6 @@ run of a known job does not).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
 from typing import Any
 
 from dpgraph.joins.candidates import is_carried, transformation_of
@@ -35,6 +33,7 @@ from dpgraph.joins.sql import join_conditions, table_matches
 from dpgraph.lineage.naming import normalize_location
 from dpgraph.log.sqlite_log import LogRecord
 from dpgraph.mapping.join_keys import JOIN_KEY_DECIDED
+from dpgraph.services.log_follower import LogFollower
 
 PRODUCT_REGISTERED = "product.registered"
 PRODUCT_DEPRECATED = "product.deprecated"
@@ -136,13 +135,9 @@ def _note_run(fact: SqlFact | CarriedFact, run_id: str | None) -> None:
     del fact.runs[:-MAX_RUNS_KEPT]
 
 
-class JoinIndex:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
-
+class JoinIndex(LogFollower):
     def _reset(self) -> None:
-        self._offset = 0
+        super()._reset()
         self._products: dict[str, ProductView] = {}
         self._roles: dict[str, str] = {}
         self._decisions: dict[str, Decision] = {}
@@ -151,23 +146,8 @@ class JoinIndex:
         self._graph: JoinGraph | None = None
 
     # ---------------------------------------------------------------- feeding
-    def clear(self) -> None:
-        with self._lock:
-            self._reset()
-
-    def apply(self, records: Iterable[LogRecord]) -> None:
-        """Apply log records in order; records already applied (by offset) are skipped."""
-        with self._lock:
-            for r in records:
-                if r.offset <= self._offset:
-                    continue
-                self._offset = r.offset
-                try:
-                    changed = self._apply(r)
-                except (KeyError, TypeError, AttributeError, ValueError):
-                    continue  # not projectable; the graph projection skips it as well
-                if changed:
-                    self._graph = None
+    def _invalidate(self) -> None:
+        self._graph = None
 
     def _apply(self, r: LogRecord) -> bool:
         p = r.payload

@@ -12,8 +12,6 @@ readers get an immutable :class:`ProductLineage`, rebuilt lazily after a change.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +32,7 @@ from dpgraph.product_lineage.model import (
 )
 from dpgraph.services.lineage_graph import dataset_of, job_of, parse_time
 from dpgraph.services.lineage_index import LineageIndex
+from dpgraph.services.log_follower import LogFollower
 from dpgraph.services.projector import (
     CATALOG_REGISTERED,
     LINEAGE_EVENT,
@@ -42,14 +41,13 @@ from dpgraph.services.projector import (
 )
 
 
-class ProductLineageIndex:
+class ProductLineageIndex(LogFollower):
     def __init__(self, lineage: LineageIndex) -> None:
         self._lineage = lineage
-        self._lock = threading.Lock()
-        self._reset()
+        super().__init__()
 
     def _reset(self) -> None:
-        self._offset = 0
+        super()._reset()
         self._products: dict[str, ProductFacts] = {}
         self._apps: dict[str, AppFacts] = {}
         self._runs: dict[str, dict[str, RunFacts]] = {}  # job IRI -> run id -> run
@@ -62,24 +60,10 @@ class ProductLineageIndex:
         self._dirty: set[str] = set()
 
     # ---------------------------------------------------------------- feeding
-    def clear(self) -> None:
-        with self._lock:
-            self._reset()
+    def _invalidate(self) -> None:
+        self._graph = None
 
-    def apply(self, records: Iterable[LogRecord]) -> None:
-        """Apply log records in order; records already applied (by offset) are skipped."""
-        with self._lock:
-            for r in records:
-                if r.offset <= self._offset:
-                    continue
-                self._offset = r.offset
-                try:
-                    self._apply(r)
-                except (KeyError, TypeError, AttributeError, ValueError):
-                    continue  # not projectable; the graph projection skips it as well
-                self._graph = None
-
-    def _apply(self, r: LogRecord) -> None:
+    def _apply(self, r: LogRecord) -> bool:
         p = r.payload
         if r.kind == PRODUCT_REGISTERED:
             facts = product_facts(p["descriptor"])
@@ -93,6 +77,7 @@ class ProductLineageIndex:
                 self._apps[a["id"]] = app_facts(a)
         elif r.kind == LINEAGE_EVENT:
             self._note_run(p["event"])
+        return True  # every record may change the snapshot (a run, a product, an application)
 
     def _note_run(self, event: dict[str, Any]) -> None:
         if _has_symlinks(event):

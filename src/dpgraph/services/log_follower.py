@@ -1,0 +1,44 @@
+"""The common part of the in-memory projections of the log (join index, product lineage,
+column flow): records applied in order and once each, by log offset, under one lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from dpgraph.log.sqlite_log import LogRecord
+
+
+class LogFollower:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget everything (subclasses extend it with their own state)."""
+        self._offset = 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def apply(self, records: Iterable[LogRecord]) -> None:
+        """Apply log records in order; records already applied (by offset) are skipped."""
+        with self._lock:
+            for r in records:
+                if r.offset <= self._offset:
+                    continue
+                self._offset = r.offset
+                try:
+                    changed = self._apply(r)
+                except (KeyError, TypeError, AttributeError, ValueError):
+                    continue  # not projectable; the graph projection skips it as well
+                if changed:
+                    self._invalidate()
+
+    def _apply(self, r: LogRecord) -> bool:
+        """Apply one record (lock held); True when what readers derive from it is stale."""
+        raise NotImplementedError
+
+    def _invalidate(self) -> None:
+        """Drop what readers derive from the state (lock held); nothing by default."""
