@@ -89,20 +89,21 @@ class Runtime:
         self.lock.release()
 
 
-def _load_in_memory(log: SqliteLog, lineage: LineageIndex, joins: JoinIndex,
-                    *followers: Follower, page: int = 1000) -> None:
+def _load_in_memory(log: SqliteLog, lineage: LineageIndex, *followers: Follower,
+                    page: int = 1000) -> None:
     """Fill the in-memory indexes from the whole log in one pass over it."""
     batch: list[LogRecord] = []
     for record in log.read():
         batch.append(record)
         if len(batch) >= page:
-            lineage.add(batch)
-            joins.apply(batch)
-            for follower in followers:
-                follower.apply(batch)
+            _feed(batch, lineage, followers)
             batch = []
+    _feed(batch, lineage, followers)
+
+
+def _feed(batch: list[LogRecord], lineage: LineageIndex, followers: tuple[Follower, ...]
+          ) -> None:
     lineage.add(batch)
-    joins.apply(batch)
     for follower in followers:
         follower.apply(batch)
 

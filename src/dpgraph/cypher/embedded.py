@@ -329,12 +329,14 @@ class EmbeddedCypher:
             fresh: list[NodeUpsert] = []
             for node_id in sorted(ids):
                 c = upserts.get(node_id, NodeUpsert(label, node_id))
-                if node_id in existing or not _copyable(c):
-                    if node_id in upserts or node_id not in existing:
+                if node_id in existing:
+                    if node_id in upserts:  # a bare end point that exists needs nothing
                         merged.setdefault(_node_shape(c), []).append(c)
-                else:
+                elif _copyable(c):
                     fresh.append(c)
                     created.add((label, node_id))
+                else:
+                    merged.setdefault(_node_shape(c), []).append(c)
             if fresh:
                 self._copy_nodes(label, fresh)
             for group in merged.values():
@@ -353,18 +355,25 @@ class EmbeddedCypher:
 
     def _copy_nodes(self, label: str, group: list[NodeUpsert]) -> None:
         props = list(NODES[label])
+        rows = []
+        for c in group:
+            values: dict[str, Value] = {**c.set, **c.earliest, **c.latest}
+            if c.ranked is not None:
+                values.update(c.ranked.props)
+                values[c.ranked.rank_property] = c.ranked.rank
+                values[c.ranked.tiebreak_property] = c.ranked.tiebreak
+            rows.append([c.id, *(_copy_value(values.get(p)) for p in props)])
+        self._copy(label, ["id", *props], rows, "")
+
+    def _copy(self, table: str, header: list[str], rows: list[list[str]], options: str) -> None:
+        """Bulk-load rows into a node or relationship table through a CSV file."""
         with self._copy_file.open("w", encoding="utf-8", newline="") as f:
             out = csv.writer(f)
-            out.writerow(["id", *props])
-            for c in group:
-                values: dict[str, Value] = {**c.set, **c.earliest, **c.latest}
-                if c.ranked is not None:
-                    values.update(c.ranked.props)
-                    values[c.ranked.rank_property] = c.ranked.rank
-                    values[c.ranked.tiebreak_property] = c.ranked.tiebreak
-                out.writerow([c.id, *(_copy_value(values.get(p)) for p in props)])
+            out.writerow(header)
+            out.writerows(rows)
         path = str(self._copy_file).replace("'", "''")
-        self._writer.execute(f"COPY {q(label)} FROM '{path}' (HEADER=true, PARALLEL=false)")
+        self._writer.execute(
+            f"COPY {q(table)} FROM '{path}' ({options}HEADER=true, PARALLEL=false)")
 
     def _upsert_rels(self, group: list[RelUpsert], created: set[tuple[str, str]]) -> None:
         first = group[0]
@@ -393,7 +402,7 @@ class EmbeddedCypher:
                 {"src": c.src_id, "dst": c.dst_id, **_row(c)} for c in slow]})
         fast = [c for c in new if _copyable(c)]
         if fast:
-            self._copy_rels(first, fast)
+            self._copy_rels(first.type, first.src_label, first.dst_label, fast)
 
     def link(self, links: Sequence[Link]) -> None:
         with self._lock, self._transaction():
@@ -405,22 +414,18 @@ class EmbeddedCypher:
                     pairs.append((src, dst))
                 if pairs:
                     (src_label, dst_label), = RELS[link.type][0]
-                    self._copy_rels(RelUpsert(link.type, src_label, "", dst_label, ""),
+                    self._copy_rels(link.type, src_label, dst_label,
                                     [RelUpsert(link.type, src_label, a, dst_label, b)
                                      for a, b in pairs])
 
-    def _copy_rels(self, first: RelUpsert, group: list[RelUpsert]) -> None:
-        props = list(RELS[first.type][1])
-        with self._copy_file.open("w", encoding="utf-8", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(["src", "dst", *props])
-            for c in group:
-                values = {**c.set, **c.earliest, **c.latest}
-                out.writerow([c.src_id, c.dst_id, *(_copy_value(values.get(p)) for p in props)])
-        path = str(self._copy_file).replace("'", "''")
-        self._writer.execute(
-            f"COPY {q(first.type)} FROM '{path}' (from='{first.src_label}', "
-            f"to='{first.dst_label}', HEADER=true, PARALLEL=false)")
+    def _copy_rels(self, rel: str, src_label: str, dst_label: str,
+                   group: list[RelUpsert]) -> None:
+        props = list(RELS[rel][1])
+        rows = []
+        for c in group:
+            values: dict[str, Value] = {**c.set, **c.earliest, **c.latest}
+            rows.append([c.src_id, c.dst_id, *(_copy_value(values.get(p)) for p in props)])
+        self._copy(rel, ["src", "dst", *props], rows, f"from='{src_label}', to='{dst_label}', ")
 
     def run(self, statements: Sequence[Statement]) -> None:
         with self._lock, self._transaction():
