@@ -91,3 +91,65 @@ def test_representation_locations_carry_the_normalized_form() -> None:
     assert locations == {"s3://mesh-sales-gold/sales_orders",
                          "duckdb://mesh.duckdb/main.sales_orders",
                          "kafka://kafka.mesh.internal:9092/sales.orders.v3"}
+
+
+def _stored_links(c: TestClient) -> set[tuple[str, str]]:
+    """The materialised ``dpg:representedBy`` links, as (dataset IRI tail, representation)."""
+    from dpgraph.services.representation_links import LINKS_GRAPH
+
+    rt = c.app.state.runtime  # type: ignore[attr-defined]
+    rt.sync()
+    rows = rt.store.select(f"SELECT ?ds ?rep WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                           "{ ?ds <https://w3id.org/dpgraph/ns#representedBy> ?rep } }")
+    return {(r["ds"].value.split("/ol/dataset/")[1], r["rep"].value.rsplit("/", 1)[1])
+            for r in rows}
+
+
+# By hand from EVENT and examples/products/sales-orders.yaml: the duckdb table is the duckdb
+# representation by location; the hive table is the delta one through its symlink, and the
+# s3 path named by that symlink is it directly.
+EXPECTED_LINKS = {
+    ("duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders", "sales-orders-duckdb"),
+    ("hive%3A%2F%2Fmetastore/sales.orders_v3", "sales-orders-delta"),
+    ("s3%3A%2F%2Fmesh-sales-gold/sales_orders", "sales-orders-delta"),
+}
+
+
+def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: Path) -> None:
+    from dpgraph.runtime import open_runtime
+
+    for order in ("product-first", "lineage-first"):
+        data = tmp_path / order
+        with TestClient(create_app(Settings(data_dir=data))) as c:
+            if order == "product-first":
+                _register_demo(c)
+            assert c.post("/api/v1/lineage", content=json.dumps(EVENT), headers=JSON).is_success
+            if order == "lineage-first":
+                _register_demo(c)
+            assert _stored_links(c) == EXPECTED_LINKS
+        rt = open_runtime(Settings(data_dir=data), catch_up=False)
+        try:
+            rt.replay()
+            rows = rt.store.select(
+                "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/dpgraph/id/graph/"
+                "lineage-links> { ?ds ?p ?rep } }")
+            assert int(next(iter(rows))["n"].value) == len(EXPECTED_LINKS)
+        finally:
+            rt.close()
+
+
+def test_a_representation_moved_elsewhere_loses_its_links(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
+        _register_demo(c)
+        assert c.post("/api/v1/lineage", content=json.dumps(EVENT), headers=JSON).is_success
+        d = next(p for p in demo_products(EXAMPLES / "products") if p.id == "sales-orders")
+        moved = d.model_copy(deep=True)
+        for rep in moved.representations:
+            if rep.id == "sales-orders-duckdb":
+                rep.location = "duckdb://mesh.duckdb/main.sales_orders_v2"
+        registry = c.app.state.runtime.registry  # type: ignore[attr-defined]
+        assert registry.register_product(moved).accepted
+        assert _stored_links(c) == EXPECTED_LINKS - {
+            ("duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders", "sales-orders-duckdb")}
+        assert registry.register_product(d).accepted  # moved back: linked again
+        assert _stored_links(c) == EXPECTED_LINKS

@@ -31,6 +31,7 @@ from dpgraph.services.product_lineage_index import ProductLineageIndex
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import Follower, Projector
 from dpgraph.services.registry import Registry
+from dpgraph.services.representation_links import RepresentationLinks
 from dpgraph.services.search import SearchService
 from dpgraph.services.sparql import QueryLimits, SparqlService
 from dpgraph.settings import Settings
@@ -128,12 +129,14 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     column_lineage = ColumnLineageIndex()  # field derivations for /column-lineage
     _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage)
     summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
+    rep_links = RepresentationLinks(store)  # dataset -> representation, reads the summary
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index, product_lineage, column_flow,
-                                     column_lineage, summary])
+                                     column_lineage, summary, rep_links])
     if catch_up:
         projector.bootstrap()
         summary.backfill(log)  # a graph projected before the summary existed
+        rep_links.backfill()  # and before the links did
         projector.catch_up()
         view.bootstrap()
         search_index.catch_up(log)  # a new or older index file: from its own offset

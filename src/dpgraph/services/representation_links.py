@@ -1,0 +1,105 @@
+"""Materialised links from lineage datasets to the product representations they are.
+
+A lineage dataset is a registered representation when their normalised locations are equal,
+directly or through a ``symlinks`` alias of the dataset. Whole-mesh queries (shadow data,
+PII flow, downstream impact, schema drift) used to join every representation's location with
+every dataset's at query time; this follower of the projector writes the result once, as
+``?dataset dpg:representedBy ?representation`` in ``…/graph/lineage-links``.
+
+Each batch recomputes only what it can change: the links of the products registered in it
+(their old links are dropped first, so a representation removed or moved loses its links) and
+the links of the locations its lineage events mention (a new dataset, or a new alias of an
+old one). Both parts are one SPARQL update, idempotent, so re-applying a batch after a crash
+lands in the same state. Registering a product before or after its lineage gives the same
+links. It runs after :class:`~dpgraph.services.lineage_summary.LineageSummary`, whose graph
+it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pyoxigraph import Literal, NamedNode, Quad
+
+from dpgraph import iris
+from dpgraph import vocab as v
+from dpgraph.log.sqlite_log import LogRecord
+from dpgraph.services.lineage_summary import SUMMARY_GRAPH
+from dpgraph.services.projector import LINEAGE_EVENT, PRODUCT_REGISTERED, lineage_quads
+from dpgraph.store.base import GraphStore
+
+LINKS_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-links")
+
+
+class RepresentationLinks:
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def apply(self, records: Sequence[LogRecord]) -> None:
+        self.apply_mapped(records, {})
+
+    def apply_mapped(self, records: Sequence[LogRecord], mapped: Mapping[int, list[Quad]]
+                     ) -> None:
+        products: set[str] = set()
+        locations: set[str] = set()
+        for record in records:
+            if record.kind == PRODUCT_REGISTERED:
+                products.add(record.payload["descriptor"]["id"])
+            elif record.kind == LINEAGE_EVENT:
+                quads = mapped.get(record.offset)
+                for q in quads if quads is not None else lineage_quads(record):
+                    if q.predicate == v.NORMALIZED_LOCATION:
+                        locations.add(q.object.value)
+        if products or locations:
+            self._store.update(relink_update(sorted(products), sorted(locations)))
+
+    def backfill(self) -> None:
+        """Link everything when the graph has lineage and representations but no links yet
+        (a data directory projected before this follower existed)."""
+        if self._store.ask(f"ASK {{ GRAPH <{LINKS_GRAPH.value}> {{ ?s ?p ?o }} }}"):
+            return
+        self._store.update(_insert_links(
+            f"GRAPH ?g {{ ?rep a <{v.PHYSICAL_REPRESENTATION.value}> ; "
+            f"<{v.NORMALIZED_LOCATION.value}> ?loc }}"))
+
+    def clear(self) -> None:
+        """Nothing held in memory: the graph is cleared with the store on a rebuild."""
+
+
+def relink_update(products: Sequence[str], locations: Sequence[str]) -> str:
+    """Drop the links of ``products``' representations, then link their representations and
+    every representation at one of ``locations``."""
+    rep = v.PHYSICAL_REPRESENTATION.value
+    loc = v.NORMALIZED_LOCATION.value
+    parts: list[str] = []
+    sources: list[str] = []
+    if products:
+        prefixes = " ".join(str(Literal(f"{iris.product(p).value}/representation/"))
+                            for p in products)
+        parts.append(f"""
+            DELETE {{ GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{v.REPRESENTED_BY.value}> ?rep }} }}
+            WHERE {{ VALUES ?prefix {{ {prefixes} }}
+                     GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{v.REPRESENTED_BY.value}> ?rep }}
+                     FILTER (STRSTARTS(STR(?rep), ?prefix)) }}""")
+        graphs = " ".join(f"<{iris.product_graph(p).value}>" for p in products)
+        sources.append(f"VALUES ?g {{ {graphs} }} "
+                       f"GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
+    if locations:
+        values = " ".join(str(Literal(text)) for text in locations)
+        sources.append(f"VALUES ?loc {{ {values} }} GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
+    if sources:
+        parts.append(_insert_links(" UNION ".join(f"{{ {s} }}" for s in sources)))
+    return " ;\n".join(parts)
+
+
+def _insert_links(representations: str) -> str:
+    """Insert a link for every representation the pattern binds (``?rep`` at ``?loc``) and
+    every lineage dataset at that location or with an alias there. Updates see no union
+    default graph, so every pattern names its graph."""
+    loc = v.NORMALIZED_LOCATION.value
+    return f"""
+        INSERT {{ GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{v.REPRESENTED_BY.value}> ?rep }} }}
+        WHERE {{ {representations}
+                 GRAPH <{SUMMARY_GRAPH.value}> {{
+                     {{ ?ds <{loc}> ?loc }}
+                     UNION {{ ?alias <{loc}> ?loc ; <{v.ALIAS_OF.value}> ?ds }} }} }}"""
