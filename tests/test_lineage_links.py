@@ -153,3 +153,20 @@ def test_a_representation_moved_elsewhere_loses_its_links(tmp_path: Path) -> Non
             ("duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders", "sales-orders-duckdb")}
         assert registry.register_product(d).accepted  # moved back: linked again
         assert _stored_links(c) == EXPECTED_LINKS
+
+
+def test_an_alias_reported_later_links_the_dataset_it_names(tmp_path: Path) -> None:
+    without_symlink = json.loads(json.dumps(EVENT))
+    del without_symlink["outputs"][1]["facets"]
+    without_symlink["outputs"].append({"namespace": "s3://mesh-sales-gold",
+                                       "name": "sales_orders"})
+    later = {**EVENT, "eventTime": "2026-11-24T11:00:00Z",
+             "run": {"runId": "0192e8b4-0000-7000-8000-000000000002"}}
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
+        _register_demo(c)
+        for event in (without_symlink, later):
+            assert c.post("/api/v1/lineage", content=json.dumps(event), headers=JSON).is_success
+            if event is without_symlink:  # every dataset already seen, the alias not yet
+                assert _stored_links(c) == EXPECTED_LINKS - {
+                    ("hive%3A%2F%2Fmetastore/sales.orders_v3", "sales-orders-delta")}
+        assert _stored_links(c) == EXPECTED_LINKS

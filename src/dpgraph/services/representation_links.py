@@ -34,6 +34,11 @@ LINKS_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-links")
 class RepresentationLinks:
     def __init__(self, store: GraphStore) -> None:
         self._store = store
+        # Locations and aliases already linked since start: a later event restating them
+        # cannot change their links (a registration relinks its own representations), so
+        # only new ones are looked up. Re-linking a known one would only cost time.
+        self._seen_locations: set[str] = set()
+        self._seen_aliases: set[tuple[str, str]] = set()
 
     def apply(self, records: Sequence[LogRecord]) -> None:
         self.apply_mapped(records, {})
@@ -42,16 +47,29 @@ class RepresentationLinks:
                      ) -> None:
         products: set[str] = set()
         locations: set[str] = set()
+        aliases: set[tuple[str, str]] = set()
         for record in records:
             if record.kind == PRODUCT_REGISTERED:
                 products.add(record.payload["descriptor"]["id"])
             elif record.kind == LINEAGE_EVENT:
                 quads = mapped.get(record.offset)
+                located: dict[str, str] = {}
+                aliased: list[tuple[str, str]] = []
                 for q in quads if quads is not None else lineage_quads(record):
                     if q.predicate == v.NORMALIZED_LOCATION:
-                        locations.add(q.object.value)
+                        located[q.subject.value] = q.object.value
+                    elif q.predicate == v.ALIAS_OF:
+                        aliased.append((q.subject.value, q.object.value))
+                locations.update(loc for loc in located.values()
+                                 if loc not in self._seen_locations)
+                for alias in aliased:
+                    if alias not in self._seen_aliases and alias[0] in located:
+                        aliases.add(alias)
+                        locations.add(located[alias[0]])
         if products or locations:
             self._store.update(relink_update(sorted(products), sorted(locations)))
+        self._seen_locations |= locations  # only once stored: a failed write is retried
+        self._seen_aliases |= aliases
 
     def backfill(self) -> None:
         """Link everything when the graph has lineage and representations but no links yet
@@ -63,7 +81,9 @@ class RepresentationLinks:
             f"<{v.NORMALIZED_LOCATION.value}> ?loc }}"))
 
     def clear(self) -> None:
-        """Nothing held in memory: the graph is cleared with the store on a rebuild."""
+        """Forget what was linked (the graph is cleared with the store on a rebuild)."""
+        self._seen_locations.clear()
+        self._seen_aliases.clear()
 
 
 def relink_update(products: Sequence[str], locations: Sequence[str]) -> str:

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from dpgraph.store.snapshots import Snapshots
 
 FLUSH_EVERY_QUADS = 100_000
+# From this many quads a write goes through RocksDB's bulk path (sorted files ingested
+# whole): measured 3.7x the quads/s of a transaction on 33k-quad batches, slower on a few
+# thousand quads, and it writes new files each call, so small writes stay transactions.
+BULK_FROM_QUADS = 20_000
 QUERY_WORKERS = 2  # user queries running at once (each in its own process)
 WORKER_MODULE = "dpgraph.store.oxigraph_query_worker"
 
@@ -84,6 +88,14 @@ class OxigraphStore:
             self._writes += 1
 
     def add_quads(self, quads: Sequence[Quad]) -> None:
+        """Add quads. A large write is not one transaction: a reader may see part of it
+        until it ends, and a crash may leave part of it. Callers re-apply the whole write
+        after a crash (the projector does, from the log), and adding a quad twice is a
+        no-op, so nothing is lost or doubled."""
+        if len(quads) >= BULK_FROM_QUADS:
+            self._store.bulk_extend(quads)
+            self._writes += 1
+            return
         self._store.extend(quads)
         self._writes += 1
         # RocksDB keeps written quads in memtables until a flush: measured ~750 bytes of
