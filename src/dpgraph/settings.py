@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     cypher_engine: Literal["kuzu", "real_ladybug"] = Field(
         "kuzu", description="embedded Cypher engine module (real_ladybug needs real-ladybug)")
     cypher_timeout: float = Field(30.0, gt=0, description="longest a Cypher query may run (s)")
+    cypher_buffer_pool_mb: int = Field(
+        1024, ge=64, description="page cache of the embedded Cypher engine in MiB (Kùzu's "
+        "default, 80% of the machine's memory, lets the view's cache outgrow the service)")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
     # The remote store (store = "sparql"); see store/sparql_http_store.py.

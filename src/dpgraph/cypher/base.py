@@ -54,7 +54,8 @@ def register_backend(kind: str, factory: BackendFactory) -> None:
 def _embedded(settings: Any) -> CypherBackend:
     from dpgraph.cypher.embedded import EmbeddedCypher
 
-    return EmbeddedCypher(settings.data_dir / "cypher", engine_module=settings.cypher_engine)
+    return EmbeddedCypher(settings.data_dir / "cypher", engine_module=settings.cypher_engine,
+                          buffer_pool_bytes=settings.cypher_buffer_pool_mb * 1024 * 1024)
 
 
 def open_backend(settings: Any) -> CypherBackend:

@@ -54,6 +54,13 @@ class CypherQueryError(DpgraphError):
     title = "Invalid query"
 
 
+class CypherMemoryExceeded(DpgraphError):
+    """The query needs more memory than the engine's page cache (its working memory too)."""
+
+    status = 422
+    title = "Query needs too much memory"
+
+
 def q(name: str) -> str:
     """A quoted name: the schema's ``Column`` is a reserved word in Kùzu and LadybugDB."""
     return f"`{name}`"
@@ -273,10 +280,13 @@ def _json_ready(value: Any) -> Any:
 class EmbeddedCypher:
     kind: ClassVar[str] = "embedded"
 
-    def __init__(self, directory: Path, *, engine_module: str = ENGINE_MODULE) -> None:
+    def __init__(self, directory: Path, *, engine_module: str = ENGINE_MODULE,
+                 buffer_pool_bytes: int = 0) -> None:
+        """``buffer_pool_bytes``: the engine's page cache; 0 is its default."""
         self._engine = importlib.import_module(engine_module)
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = self._engine.Database(str(directory / f"graph.{engine_module}"))
+        self._db = self._engine.Database(str(directory / f"graph.{engine_module}"),
+                                         buffer_pool_size=buffer_pool_bytes)
         self._copy_file = directory / "copy-rows.csv"
         self._writer = self._engine.Connection(self._db)
         self._lock = threading.Lock()
@@ -454,6 +464,11 @@ class EmbeddedCypher:
                 if "interrupted" in message.lower() or "timeout" in message.lower():
                     raise CypherTimeout(
                         f"the query ran longer than {timeout:g} s and was stopped") from exc
+                if "buffer pool is full" in message.lower():
+                    raise CypherMemoryExceeded(
+                        "the query needs more memory than the Cypher engine may use "
+                        "(DPGRAPH_CYPHER_BUFFER_POOL_MB); bound its paths or aggregate "
+                        "less") from exc
                 raise CypherQueryError(message) from exc
             if isinstance(result, list):  # several statements: refused before they get here
                 raise CypherQueryError("one statement per query")
