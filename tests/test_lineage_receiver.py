@@ -189,6 +189,7 @@ def test_group_commit_under_concurrency_stores_each_event_once(tmp_path: Path) -
     assert len(results) == 400 and len(stored) == 8 * 40
     assert sum(1 for r in results if r.duplicate) == 8 * 10
     assert {r.record.offset for r in results} == {r.offset for r in stored}
+    commit.close()
     log.close()
 
 

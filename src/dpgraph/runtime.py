@@ -81,6 +81,7 @@ class Runtime:
         return n
 
     def close(self) -> None:
+        self.lineage.close()  # acknowledges what is queued before the log closes
         self.projection.stop()
         self.search_index.close()
         if self.cypher_view is not None:

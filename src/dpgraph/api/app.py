@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from dpgraph import __version__
 from dpgraph.api import problems
+from dpgraph.api.ingest_asgi import IngestFront
 from dpgraph.api.routes_column_flow import router as column_flow_router
 from dpgraph.api.routes_cypher import router as cypher_router
 from dpgraph.api.routes_findings import router as findings_router
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Knowledge-graph metamodel, registry and lineage store for "
                               "data products.")
     problems.install(app)
+    # Outermost of the app's own layers: answers the lineage POSTs before routing.
+    app.add_middleware(IngestFront)
     app.include_router(registry_router)
     app.include_router(lineage_router)
     app.include_router(lineage_read_router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import Request
 
 from dpgraph.errors import InvalidInput, PayloadTooLarge
@@ -14,18 +16,23 @@ def runtime(request: Request) -> Runtime:
 
 
 async def read_body(request: Request) -> bytes:
-    limit = request.app.state.runtime.settings.max_body_bytes
-    declared = request.headers.get("content-length")
+    return await collect_body(request.stream(), request.headers.get("content-length"),
+                              request.app.state.runtime.settings.max_body_bytes)
+
+
+async def collect_body(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
+    """The whole body, refused when larger than ``limit`` (before reading it when its
+    Content-Length says so) or empty."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+        parts.append(chunk)
+    body = b"".join(parts)
     if not body.strip():
         raise InvalidInput("the request body is empty")
     return body

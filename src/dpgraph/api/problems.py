@@ -25,13 +25,21 @@ def problem(status: int, title: str, detail: str, errors: list[Finding] | None =
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def render(exc: Exception) -> JSONResponse:
+    """The problem answer to an error raised while serving a request."""
+    if not isinstance(exc, DpgraphError):
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "Internal error", "the service failed; see its log")
+    if exc.status >= 500 and not exc.public:
+        log.exception("internal error", exc_info=exc)
+        return problem(exc.status, exc.title, "the service failed; see its log")
+    return problem(exc.status, exc.title, exc.detail, exc.errors, **exc.extra)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DpgraphError)
     async def _dpgraph(_: Request, exc: DpgraphError) -> JSONResponse:
-        if exc.status >= 500 and not exc.public:
-            log.exception("internal error", exc_info=exc)
-            return problem(exc.status, exc.title, "the service failed; see its log")
-        return problem(exc.status, exc.title, exc.detail, exc.errors, **exc.extra)
+        return render(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -48,5 +56,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return problem(500, "Internal error", "the service failed; see its log")
+        return render(exc)

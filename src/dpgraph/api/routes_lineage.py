@@ -20,14 +20,21 @@ EVENT_BODY = {"requestBody": {"required": True, "content": {"application/json": 
 
 
 async def event_body(request: Request, body: Annotated[bytes, Depends(read_body)]) -> bytes:
+    return decode_event_body(body, request.headers.get("content-type"),
+                             request.headers.get("content-encoding"),
+                             request.app.state.runtime.settings.max_body_bytes)
+
+
+def decode_event_body(body: bytes, content_type: str | None, content_encoding: str | None,
+                      limit: int) -> bytes:
     """The JSON body, inflated when gzip-encoded, refused when of another media type."""
-    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    media = (content_type or "").split(";", 1)[0].strip().lower()
     if media != "application/json":
         raise UnsupportedMediaType(
             f"Content-Type {media or '(none)'!r} is not accepted; send application/json")
-    encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+    encoding = (content_encoding or "identity").strip().lower()
     if encoding == "gzip":
-        return _gunzip(body, request.app.state.runtime.settings.max_body_bytes)
+        return _gunzip(body, limit)
     if encoding != "identity":
         raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not accepted; use gzip")
     return body
@@ -44,27 +51,42 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return data
 
 
+async def answer_event(rt: Runtime, body: bytes) -> JSONResponse:
+    receipt = await rt.lineage.receive_async(body)
+    return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201)
+
+
+async def answer_batch(rt: Runtime, body: bytes) -> JSONResponse:
+    return JSONResponse((await rt.lineage.receive_batch_async(body)).as_dict())
+
+
 Body = Annotated[bytes, Depends(event_body)]
+
+# api/ingest_asgi.py answers these two POSTs before FastAPI sees them (its dependency solving
+# and routing cost more than the receiver itself under load), with the same functions
+# (collect_body, decode_event_body, answer_*, problems.render). These declarations stay the
+# contract in the OpenAPI document, and answer the same way if reached.
 
 
 @router.post("/lineage", openapi_extra=EVENT_BODY, status_code=201,
              responses={200: {"description": "a retry of an event already stored"},
                         422: {"description": "refused: the JSON pointer and rule of each "
                                              "problem"}})
-def post_lineage(rt: Rt, body: Body,
-                 authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+async def post_lineage(rt: Rt, body: Body,
+                       authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Receive one OpenLineage event (the HTTP transport's default path)."""
-    receipt = rt.lineage.receive(body)
-    return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201)
+    return await answer_event(rt, body)
 
 
-@router.post("/lineage/batch", openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "array"}}}}})
-def post_lineage_batch(rt: Rt, body: Body,
-                       authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+@router.post("/lineage/batch", response_model=dict[str, Any],
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "array"}}}}})
+async def post_lineage_batch(rt: Rt, body: Body,
+                             authorization: Annotated[str | None, Header()] = None
+                             ) -> JSONResponse:
     """Receive a batch; each event is accepted or refused on its own (the spec's
     ``partial_success`` answer lists the refused ones in ``failed_events``)."""
-    return rt.lineage.receive_batch(body).as_dict()
+    return await answer_batch(rt, body)
 
 
 @router.get("/events/lineage")

@@ -7,6 +7,8 @@ which lets the projector resume exactly where it stopped.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dpgraph.errors import StoreUnavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -60,6 +64,7 @@ class NewRecord:
     unique: bool = False
     digest: str | None = None
     event_time: str | None = None
+    text: str | None = None  # canonical_json(payload), when the caller already has it
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class SqliteLog:
         return out
 
     def _insert(self, r: NewRecord, at: str) -> Appended:
-        text = canonical_json(r.payload)
+        text = r.text if r.text is not None else canonical_json(r.payload)
         digest = r.digest or hashlib.sha256(text.encode("utf-8")).hexdigest()
         unique_key = f"{r.kind}:{digest}" if r.unique else None
         cur = self._db.execute(
@@ -219,45 +224,73 @@ class SqliteLog:
 class GroupCommit:
     """Lets concurrent writers share one transaction and one fsync.
 
-    A writer queues its records; the first writer to find no commit in progress becomes the
-    leader, commits everything queued so far in one transaction, and wakes the others. Under
-    load every commit carries many requests; alone, a writer commits at once (no timer).
+    Writers queue their records; one commit thread commits everything queued so far in one
+    transaction and hands each writer its result. Under load every commit carries many
+    requests; alone, a writer's records are committed at once (no timer). ``append`` blocks
+    the calling thread; ``append_async`` lets an event loop go on serving while it waits.
+    A failed commit rolls back and every writer in it gets the error.
     """
 
     def __init__(self, log: SqliteLog) -> None:
         self._log = log
         self._cond = threading.Condition()
         self._pending: list[_Slot] = []
-        self._committing = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="dpgraph-commit", daemon=True)
+        self._thread.start()
 
     def append(self, records: list[NewRecord]) -> list[Appended]:
-        slot = _Slot(records)
+        """Append and wait for the commit (any thread but the commit thread)."""
+        done = threading.Event()
+        slot = _Slot(records, done=done)
+        self._queue(slot)
+        done.wait()
+        return slot.outcome()
+
+    async def append_async(self, records: list[NewRecord]) -> list[Appended]:
+        """Append; the running loop goes on while the commit thread commits."""
+        future: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
+        self._queue(_Slot(records, future=future))
+        return await future
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the commit thread; later appends are refused."""
         with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _queue(self, slot: _Slot) -> None:
+        with self._cond:
+            if self._closed:
+                raise StoreUnavailable("the log is closed")
             self._pending.append(slot)
-            while not slot.done:
-                if self._committing:
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
                     self._cond.wait()
-                    continue
-                self._committing = True
+                if not self._pending:
+                    return
                 batch, self._pending = self._pending, []
-                self._cond.release()
-                try:
-                    _commit(self._log, batch)
-                finally:
-                    self._cond.acquire()
-                    self._committing = False
-                    self._cond.notify_all()
-        if slot.error is not None:
-            raise slot.error
-        return slot.results
+            _commit(self._log, batch)
+            _wake(batch)
 
 
 @dataclass
 class _Slot:
     records: list[NewRecord]
+    done: threading.Event | None = None
+    future: asyncio.Future[list[Appended]] | None = None
     results: list[Appended] = field(default_factory=list)
     error: BaseException | None = None
-    done: bool = False
+
+    def outcome(self) -> list[Appended]:
+        if self.error is not None:
+            raise self.error
+        return self.results
 
 
 def _commit(log: SqliteLog, batch: list[_Slot]) -> None:
@@ -265,9 +298,34 @@ def _commit(log: SqliteLog, batch: list[_Slot]) -> None:
         results = log.append_all([r for slot in batch for r in slot.records])
     except BaseException as exc:  # handed to every waiting writer
         for slot in batch:
-            slot.error, slot.done = exc, True
+            slot.error = exc
         return
     i = 0
     for slot in batch:
-        slot.results, slot.done = results[i : i + len(slot.records)], True
+        slot.results = results[i : i + len(slot.records)]
         i += len(slot.records)
+
+
+def _wake(batch: list[_Slot]) -> None:
+    """Wake blocked writers; settle the futures with one callback per event loop (each
+    call_soon_threadsafe wakes that loop's selector, so not one per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Slot]] = {}
+    for slot in batch:
+        if slot.future is not None:
+            by_loop.setdefault(slot.future.get_loop(), []).append(slot)
+        elif slot.done is not None:
+            slot.done.set()
+    for loop, slots in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits on it
+            loop.call_soon_threadsafe(_settle, slots)
+
+
+def _settle(slots: list[_Slot]) -> None:
+    for slot in slots:
+        future = slot.future
+        if future is None or future.done():  # cancelled meanwhile (client gone)
+            continue
+        if slot.error is not None:
+            future.set_exception(slot.error)
+        else:
+            future.set_result(slot.results)

@@ -8,12 +8,13 @@ projected into the graph by the projection worker.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from dpgraph.errors import DpgraphError, Finding, InvalidInput
 from dpgraph.lineage.validation import EventValidator, ValidatedEvent, parse_event_body
-from dpgraph.log.sqlite_log import Appended, GroupCommit, NewRecord, SqliteLog, digest_of
+from dpgraph.log.sqlite_log import Appended, GroupCommit, NewRecord, SqliteLog, canonical_json
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import LINEAGE_EVENT
 
@@ -68,19 +69,31 @@ def _key(event: dict[str, Any]) -> str:
 
 
 def to_record(v: ValidatedEvent) -> NewRecord:
+    event_text = canonical_json(v.event)
+    warnings = [w.as_dict() for w in v.warnings]
+    invalid = sorted(v.invalid_facets)
+    # The payload's canonical JSON reuses the event's (the bulk of it) instead of dumping it
+    # a second time: the members in sort_keys order, byte-identical to canonical_json(payload).
+    text = (f'{{"event":{event_text},"invalidFacets":{canonical_json(invalid)},'
+            f'"kind":{canonical_json(v.kind)},"specVersion":{canonical_json(v.spec_version)},'
+            f'"warnings":{canonical_json(warnings)}}}')
     return NewRecord(
         kind=LINEAGE_EVENT,
         key=_key(v.event),
         payload={"event": v.event, "kind": v.kind, "specVersion": v.spec_version,
-                 "warnings": [w.as_dict() for w in v.warnings],
-                 "invalidFacets": sorted(v.invalid_facets)},
+                 "warnings": warnings, "invalidFacets": invalid},
         unique=True,
-        digest=digest_of(v.event),
+        digest=hashlib.sha256(event_text.encode("utf-8")).hexdigest(),
         event_time=utc_event_time(v.event["eventTime"]),
+        text=text,
     )
 
 
 class LineageReceiver:
+    """``receive``/``receive_batch`` block until the commit (CLI, demo, tests); the HTTP
+    service awaits ``receive_async``/``receive_batch_async`` on its event loop. Both validate
+    in the caller's thread and share one committer."""
+
     def __init__(self, log: SqliteLog, validator: EventValidator,
                  projection: ProjectionWorker) -> None:
         self._log = log
@@ -90,11 +103,37 @@ class LineageReceiver:
 
     def receive(self, body: bytes) -> Receipt:
         validated = self._validator.validate(parse_event_body(body))
-        (appended,) = self._commit.append([to_record(validated)])
-        self._projection.submit(appended.record.offset)
-        return _receipt(appended, validated)
+        return self._acknowledge(validated, self._commit.append([to_record(validated)]))
+
+    async def receive_async(self, body: bytes) -> Receipt:
+        validated = self._validator.validate(parse_event_body(body))
+        appended = await self._commit.append_async([to_record(validated)])
+        return self._acknowledge(validated, appended)
 
     def receive_batch(self, body: bytes) -> BatchReceipt:
+        batch, valid = self._validate_batch(body)
+        if valid:
+            self._acknowledge_batch(batch, valid,
+                                    self._commit.append([to_record(v) for _, v in valid]))
+        return batch
+
+    async def receive_batch_async(self, body: bytes) -> BatchReceipt:
+        batch, valid = self._validate_batch(body)
+        if valid:
+            appended = await self._commit.append_async([to_record(v) for _, v in valid])
+            self._acknowledge_batch(batch, valid, appended)
+        return batch
+
+    def close(self) -> None:
+        """Commit what is queued and stop the committer."""
+        self._commit.close()
+
+    def _acknowledge(self, validated: ValidatedEvent, appended: list[Appended]) -> Receipt:
+        (one,) = appended
+        self._projection.submit(one.record.offset)
+        return _receipt(one, validated)
+
+    def _validate_batch(self, body: bytes) -> tuple[BatchReceipt, list[tuple[int, ValidatedEvent]]]:
         events = parse_event_body(body)
         if not isinstance(events, list):
             raise InvalidInput("a batch is a JSON array of OpenLineage events")
@@ -105,12 +144,12 @@ class LineageReceiver:
                 valid.append((i, self._validator.validate(event)))
             except DpgraphError as exc:  # each event is accepted or refused on its own
                 batch.failed.append((i, exc))
-        if valid:
-            appended = self._commit.append([to_record(v) for _, v in valid])
-            self._projection.submit(max(a.record.offset for a in appended))
-            batch.accepted = [(i, _receipt(a, v)) for (i, v), a in zip(valid, appended,
-                                                                        strict=True)]
-        return batch
+        return batch, valid
+
+    def _acknowledge_batch(self, batch: BatchReceipt, valid: list[tuple[int, ValidatedEvent]],
+                           appended: list[Appended]) -> None:
+        self._projection.submit(max(a.record.offset for a in appended))
+        batch.accepted = [(i, _receipt(a, v)) for (i, v), a in zip(valid, appended, strict=True)]
 
     def events(self, *, before: str | None, after: str | None, limit: int, offset: int,
                descending: bool) -> dict[str, Any]:
