@@ -6,7 +6,8 @@ of ``bench/lineage.py``, three declared join keys to other products' ``entity_id
 builds its gold table declared in ``lineage.jobs``; 5% of owners inactive, 10% of contracts
 expired, 10% of products without quality rules. Lineage: one COMPLETE run per job of the DAG
 (250,000 jobs give about 1,000,000 input/output edges) plus FAILed runs of 1% of the jobs in
-the last day before ``NOW``.
+the last day before ``NOW``; every output reports its schema (with drift in 2% of the gold
+tables) and 5% of the jobs report column lineage (see :func:`output_facets`).
 
 Records go straight into the log (the gate is not what these benchmarks measure, and 10,000
 generated products are valid by construction); start-up projects them like any log.
@@ -22,11 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from lineage import (
+    COLUMN_LINEAGE_URL,
     DS_NS,
     JOB_NS,
     LAYERS,
+    SCHEMA_FACET_URL,
     WIDTH,
+    Table,
     dataset,
+    facet,
     generate,
     job_name,
     run_event,
@@ -43,6 +48,7 @@ DOMAINS = 50
 OWNERS = 500
 APPLICATIONS = 100
 JOIN_KEYS_PER_PRODUCT = 3
+COLUMN_LINEAGE_SHARE = 0.05
 NOW = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
 ELEMENTS = [  # name, business term, classification
     ("entity_id", "entity-id", "internal"),
@@ -117,16 +123,50 @@ def product(p: int, products: int, rng: random.Random) -> ProductDescriptor:
     })
 
 
-def lineage_events(jobs: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+def product_of_gold(t: Table, products: int) -> int | None:
+    """The product whose gold table ``t`` is (see :func:`product_tables`), if any."""
+    d, layer, i = t
+    p = d * 16 + i
+    return p if layer == 2 + i and i < 16 and p < products else None
+
+
+def output_facets(t: Table, inputs: list[Table], products: int, rng: random.Random
+                  ) -> dict[str, Any]:
+    """Every output reports its schema: the element columns, typed as registered, except
+    drift in 2% of the products' gold tables (``amount`` retyped in 1%; ``note`` dropped and
+    ``loaded_at`` added in another 1%). 5% of the jobs also report column lineage: each
+    column taken (IDENTITY) from the same column of the job's first input."""
+    p = product_of_gold(t, products)
+    fields = [{"name": name, "type": "varchar"} for name, _, _ in ELEMENTS]
+    if p is not None and p % 100 == 17:
+        fields = [{**f, "type": "decimal(18,2)"} if f["name"] == "amount" else f for f in fields]
+    if p is not None and p % 100 == 42:
+        fields = [f for f in fields if f["name"] != "note"]
+        fields.append({"name": "loaded_at", "type": "timestamp"})
+    facets: dict[str, Any] = {"schema": facet(SCHEMA_FACET_URL, fields=fields)}
+    if rng.random() < COLUMN_LINEAGE_SHARE:
+        source = table_name(inputs[0])
+        facets["columnLineage"] = facet(COLUMN_LINEAGE_URL, fields={
+            f["name"]: {"inputFields": [{
+                "namespace": DS_NS, "name": source, "field": f["name"],
+                "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}
+            for f in fields if f["name"] != "loaded_at"})
+    return facets
+
+
+def lineage_events(jobs: int, products: int, rng: random.Random
+                   ) -> Iterator[dict[str, Any]]:
     dag = generate(jobs, rng)
     for n, job in enumerate(dag):
         yield run_event(rng, n, job_name(job.output),
                         [dataset(table_name(t)) for t in job.inputs],
-                        [dataset(table_name(job.output))])
+                        [dataset(table_name(job.output),
+                                 output_facets(job.output, job.inputs, products, rng))])
     for n, job in enumerate(rng.sample(dag, max(1, len(dag) // 100))):
         event = run_event(rng, n, job_name(job.output),
                           [dataset(table_name(t)) for t in job.inputs],
-                          [dataset(table_name(job.output))])
+                          [dataset(table_name(job.output),
+                                   output_facets(job.output, job.inputs, products, rng))])
         event["eventType"] = "FAIL"
         at = NOW - dt.timedelta(hours=rng.uniform(0, 23))
         event["eventTime"] = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -164,8 +204,9 @@ def write_mesh(log_path: Path, *, products: int, jobs: int, seed: int = 42,
                 yield NewRecord(PRODUCT_REGISTERED, d["id"], {"descriptor": d})
 
         counts["products"] = _append_in_batches(log, registrations(), batch)
+        events = lineage_events(jobs, products, rng)
         counts["events"] = _append_in_batches(
-            log, (to_record(validator.validate(e)) for e in lineage_events(jobs, rng)), batch)
+            log, (to_record(validator.validate(e)) for e in events), batch)
     finally:
         log.close()
     return counts
