@@ -14,7 +14,14 @@ from typing import Any
 
 from dpgraph.errors import DpgraphError, Finding, InvalidInput
 from dpgraph.lineage.validation import EventValidator, ValidatedEvent, parse_event_body
-from dpgraph.log.sqlite_log import Appended, GroupCommit, NewRecord, SqliteLog, canonical_json
+from dpgraph.log.sqlite_log import (
+    Appended,
+    GroupCommit,
+    LogRecord,
+    NewRecord,
+    SqliteLog,
+    canonical_json,
+)
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.services.projector import LINEAGE_EVENT
 
@@ -130,7 +137,7 @@ class LineageReceiver:
 
     def _acknowledge(self, validated: ValidatedEvent, appended: list[Appended]) -> Receipt:
         (one,) = appended
-        self._projection.submit(one.record.offset)
+        self._projection.submit(one.record.offset, records=_new_records(appended))
         return _receipt(one, validated)
 
     def _validate_batch(self, body: bytes) -> tuple[BatchReceipt, list[tuple[int, ValidatedEvent]]]:
@@ -148,7 +155,8 @@ class LineageReceiver:
 
     def _acknowledge_batch(self, batch: BatchReceipt, valid: list[tuple[int, ValidatedEvent]],
                            appended: list[Appended]) -> None:
-        self._projection.submit(max(a.record.offset for a in appended))
+        self._projection.submit(max(a.record.offset for a in appended),
+                                records=_new_records(appended))
         batch.accepted = [(i, _receipt(a, v)) for (i, v), a in zip(valid, appended, strict=True)]
 
     def events(self, *, before: str | None, after: str | None, limit: int, offset: int,
@@ -159,6 +167,11 @@ class LineageReceiver:
             before=utc_event_time(before) if before else None,
             limit=limit, skip=offset, descending=descending)
         return {"events": [r.payload["event"] for r in records], "totalCount": total}
+
+
+def _new_records(appended: list[Appended]) -> list[LogRecord]:
+    """The records this write stored (a duplicate's record was projected long ago)."""
+    return [a.record for a in appended if not a.duplicate]
 
 
 def _receipt(appended: Appended, validated: ValidatedEvent) -> Receipt:

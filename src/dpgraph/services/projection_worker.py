@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from pyoxigraph import Triple
 
 from dpgraph.errors import StoreUnavailable
-from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.projector import PROJECTION, Projector
 
 log = logging.getLogger("dpgraph.projection")
 RETRY_SECONDS = 1.0
 BATCH = 500
+# Records handed over by writers, waiting to be projected; past this many (the projection
+# far behind) new ones are not kept, and the worker reads them back from the log.
+MAX_HANDED = 5000
 
 
 class ProjectionWorker:
@@ -32,6 +36,7 @@ class ProjectionWorker:
         self._projected = event_log.projected(PROJECTION)
         self._wanted = self._projected
         self._prepared: dict[int, list[Triple]] = {}
+        self._handed: dict[int, LogRecord] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="dpgraph-projection",
                                         daemon=True)
@@ -51,12 +56,17 @@ class ProjectionWorker:
             self._cond.notify_all()
         self._thread.join()
 
-    def submit(self, offset: int, prepared: list[Triple] | None = None) -> None:
+    def submit(self, offset: int, prepared: list[Triple] | None = None,
+               records: Sequence[LogRecord] = ()) -> None:
         """Ask for the log up to ``offset`` to be projected; ``prepared`` is the graph of a
-        registration already mapped for validation, so it is not mapped twice."""
+        registration already mapped for validation, so it is not mapped twice; ``records``
+        are log records just committed, so they are not read back and parsed again."""
         with self._cond:
             if prepared is not None:
                 self._prepared[offset] = prepared
+            for r in records:
+                if r.offset > self._projected and len(self._handed) < MAX_HANDED:
+                    self._handed[r.offset] = r
             self._wanted = max(self._wanted, offset)
             self._cond.notify_all()
 
@@ -89,7 +99,8 @@ class ProjectionWorker:
     def _project_pending(self) -> None:
         """Project what the log holds beyond the graph, a page of records at a time."""
         while True:
-            batch = list(self._log.read(after=self.projected, limit=BATCH))
+            batch = self._handed_batch() or list(
+                self._log.read(after=self.projected, limit=BATCH))
             if not batch:
                 return
             with self._cond:
@@ -98,4 +109,18 @@ class ProjectionWorker:
             self._projector.apply_batch(batch, prepared)
             with self._cond:
                 self._projected = batch[-1].offset
+                for offset in [o for o in self._handed if o <= self._projected]:
+                    del self._handed[offset]
                 self._cond.notify_all()
+
+    def _handed_batch(self) -> list[LogRecord]:
+        """The handed-over records that follow the projected offset without a gap (offsets
+        are never reused, so the next one is the projected offset + 1, or a record the log
+        holds and nobody handed over)."""
+        with self._cond:
+            batch: list[LogRecord] = []
+            offset = self._projected + 1
+            while len(batch) < BATCH and offset in self._handed:
+                batch.append(self._handed.pop(offset))
+                offset += 1
+            return batch
