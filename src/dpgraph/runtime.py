@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -110,6 +111,20 @@ def _feed(batch: list[LogRecord], lineage: LineageIndex, followers: tuple[Follow
         follower.apply(batch)
 
 
+class ViewFeed:
+    """Offers the Cypher view each batch the RDF projection applied (it projects them in
+    its own thread); the view is rebuilt on its own by ``Runtime.replay``."""
+
+    def __init__(self, view: CypherView) -> None:
+        self._view = view
+
+    def apply(self, records: Sequence[LogRecord]) -> None:
+        self._view.offer(records)
+
+    def clear(self) -> None:
+        """Nothing held here."""
+
+
 def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     """Take the data directory, open log and store, and project what the log has ahead."""
     lock = DataDirLock(settings.data_dir)
@@ -133,7 +148,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     rep_links = RepresentationLinks(store)  # dataset -> representation, reads the summary
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index, product_lineage, column_flow,
-                                     column_lineage, summary, rep_links])
+                                     column_lineage, summary, rep_links, ViewFeed(view)])
     if catch_up:
         projector.bootstrap()
         summary.backfill(log)  # a graph projected before the summary existed

@@ -23,6 +23,9 @@ from dpgraph.errors import StoreUnavailable
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 
 NAME = "cypher"
+# Records the RDF projection has offered, waiting for the view; past this many (the view far
+# behind) further offers are dropped, and the view reads those records from the log.
+MAX_OFFERED = 10_000
 log = logging.getLogger("dpgraph.cypher")
 
 
@@ -34,6 +37,7 @@ class CypherView:
         self._cond = threading.Condition()
         self._apply = threading.Lock()
         self._offset = event_log.projected(name)
+        self._offered: dict[int, LogRecord] = {}
         self._wake: threading.Event | None = None
         self._stopping: threading.Event | None = None
         self._thread: threading.Thread | None = None
@@ -64,6 +68,28 @@ class CypherView:
     def notify(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+    def offer(self, records: Sequence[LogRecord]) -> None:
+        """Records the RDF projection has just applied: the view takes them from here
+        instead of reading them back from the log and parsing them again. Cheap, so the
+        projection is not slowed; the view's thread does the work."""
+        with self._cond:
+            for r in records:
+                if r.offset > self._offset and len(self._offered) < MAX_OFFERED:
+                    self._offered[r.offset] = r
+        self.notify()
+
+    def _offered_page(self, page: int) -> list[LogRecord]:
+        """Offered records that follow the view's offset without a gap."""
+        with self._cond:
+            out: list[LogRecord] = []
+            offset = self._offset + 1
+            while len(out) < page and offset in self._offered:
+                out.append(self._offered.pop(offset))
+                offset += 1
+            for stale in [o for o in self._offered if o <= self._offset]:
+                del self._offered[stale]
+            return out
 
     def bootstrap(self) -> None:
         self.backend.apply(bootstrap_changes())
@@ -103,7 +129,8 @@ class CypherView:
     def catch_up(self, page: int = 5000) -> int:
         n = 0
         while True:
-            batch = list(self._log.read(after=self.offset, limit=page))
+            batch = self._offered_page(page) or list(
+                self._log.read(after=self.offset, limit=page))
             if not batch:
                 return n
             self.apply_batch(batch)
