@@ -20,6 +20,7 @@ from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
 from dpgraph.cypher.model import Change
 from dpgraph.cypher.relink import relink
 from dpgraph.errors import StoreUnavailable
+from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 
 NAME = "cypher"
@@ -37,7 +38,7 @@ class CypherView:
         self._cond = threading.Condition()
         self._apply = threading.Lock()
         self._offset = event_log.projected(name)
-        self._offered: dict[int, LogRecord] = {}
+        self._offered = Handover(MAX_OFFERED)
         self._wake: threading.Event | None = None
         self._stopping: threading.Event | None = None
         self._thread: threading.Thread | None = None
@@ -74,22 +75,12 @@ class CypherView:
         instead of reading them back from the log and parsing them again. Cheap, so the
         projection is not slowed; the view's thread does the work."""
         with self._cond:
-            for r in records:
-                if r.offset > self._offset and len(self._offered) < MAX_OFFERED:
-                    self._offered[r.offset] = r
+            self._offered.offer(records, after=self._offset)
         self.notify()
 
     def _offered_page(self, page: int) -> list[LogRecord]:
-        """Offered records that follow the view's offset without a gap."""
         with self._cond:
-            out: list[LogRecord] = []
-            offset = self._offset + 1
-            while len(out) < page and offset in self._offered:
-                out.append(self._offered.pop(offset))
-                offset += 1
-            for stale in [o for o in self._offered if o <= self._offset]:
-                del self._offered[stale]
-            return out
+            return self._offered.take(after=self._offset, limit=page)
 
     def bootstrap(self) -> None:
         self.backend.apply(bootstrap_changes())

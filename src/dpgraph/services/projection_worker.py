@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pyoxigraph import Triple
 
 from dpgraph.errors import StoreUnavailable
+from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.projector import PROJECTION, Projector
 
@@ -36,7 +37,7 @@ class ProjectionWorker:
         self._projected = event_log.projected(PROJECTION)
         self._wanted = self._projected
         self._prepared: dict[int, list[Triple]] = {}
-        self._handed: dict[int, LogRecord] = {}
+        self._handed = Handover(MAX_HANDED)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="dpgraph-projection",
                                         daemon=True)
@@ -64,9 +65,7 @@ class ProjectionWorker:
         with self._cond:
             if prepared is not None:
                 self._prepared[offset] = prepared
-            for r in records:
-                if r.offset > self._projected and len(self._handed) < MAX_HANDED:
-                    self._handed[r.offset] = r
+            self._handed.offer(records, after=self._projected)
             self._wanted = max(self._wanted, offset)
             self._cond.notify_all()
 
@@ -109,18 +108,8 @@ class ProjectionWorker:
             self._projector.apply_batch(batch, prepared)
             with self._cond:
                 self._projected = batch[-1].offset
-                for offset in [o for o in self._handed if o <= self._projected]:
-                    del self._handed[offset]
                 self._cond.notify_all()
 
     def _handed_batch(self) -> list[LogRecord]:
-        """The handed-over records that follow the projected offset without a gap (offsets
-        are never reused, so the next one is the projected offset + 1, or a record the log
-        holds and nobody handed over)."""
         with self._cond:
-            batch: list[LogRecord] = []
-            offset = self._projected + 1
-            while len(batch) < BATCH and offset in self._handed:
-                batch.append(self._handed.pop(offset))
-                offset += 1
-            return batch
+            return self._handed.take(after=self._projected, limit=BATCH)
