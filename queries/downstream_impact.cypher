@@ -8,9 +8,11 @@
 // columns: dataset, field, product
 MATCH (:Dataset {namespace: $namespace, name: $name})-[:HAS_FIELD]->(source:Field)
 WHERE $field = '' OR source.name = $field
+// The walk starts from these fields (see upstream_lineage.cypher).
+WITH DISTINCT source
 MATCH (source)<-[:DERIVED_FROM*1..20]-(f:Field)<-[:HAS_FIELD]-(ds:Dataset)
 OPTIONAL MATCH (ds)-[:REPRESENTS]->(:Representation)
                <-[:HAS_REPRESENTATION]-(p:Product)
-WITH ds, f, p, count(*) AS paths
+WITH DISTINCT ds, f, p
 RETURN ds.id AS dataset, f.name AS field, p.id AS product
 ORDER BY dataset, field, product
