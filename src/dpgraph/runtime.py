@@ -21,6 +21,7 @@ from dpgraph.services.column_lineage_index import ColumnLineageIndex
 from dpgraph.services.findings import Findings
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
+from dpgraph.services.latest_schemas import LatestSchemas
 from dpgraph.services.lineage import LineageReceiver
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.lineage_links import LineageLinks
@@ -146,13 +147,16 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage)
     summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
     rep_links = RepresentationLinks(store)  # dataset -> representation, reads the summary
+    latest_schemas = LatestSchemas(store)  # each dataset's latest reported schema
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index, product_lineage, column_flow,
-                                     column_lineage, summary, rep_links, ViewFeed(view)])
+                                     column_lineage, summary, rep_links, latest_schemas,
+                                     ViewFeed(view)])
     if catch_up:
         projector.bootstrap()
         summary.backfill(log)  # a graph projected before the summary existed
         rep_links.backfill()  # and before the links did
+        latest_schemas.backfill(log)  # or the latest schemas
         projector.catch_up()
         view.bootstrap()
         search_index.catch_up(log)  # a new or older index file: from its own offset

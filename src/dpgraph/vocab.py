@@ -235,6 +235,7 @@ TRANSFORMATION_SUBTYPE = _dpg("transformationSubtype")
 MASKING = _dpg("masking")
 ALIAS_OF = _dpg("aliasOf")
 REPRESENTED_BY = _dpg("representedBy")
+LATEST_SCHEMA_AT = _dpg("latestSchemaAt")
 FIELD_OF_ATTRIBUTE = _dpg("realisesAttribute")
 FACET = _dpg("facet")
 RUN_STATES = {s: _dpg(n) for s, n in {

@@ -1,0 +1,161 @@
+"""The latest reported schema of every lineage dataset, for whole-mesh drift questions.
+
+A dataset's schema is restated by every event that reports it, each in its own event graph;
+"the latest schema" means scanning all of them per dataset, which a whole-mesh query (the
+``schema_drift`` named query) cannot afford. This follower of the projector keeps
+``…/graph/lineage-latest-schema``: per dataset, ``dpg:latestSchemaAt`` (the eventTime of
+the latest event that reported a typed field of it) and the top-level typed fields of the
+events at that time (``dpg:hasField``, ``dpg:fieldName``, ``dpg:fieldType``).
+
+Each batch reads the stored times of the datasets it reports, then replaces the schema of
+those it reports later and adds to those it reports at the same time, in one update. The
+update is idempotent (re-applying a batch after a crash lands in the same state) and order
+independent (an older event arriving late changes nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pyoxigraph import Literal, NamedNode, Quad, Triple
+
+from dpgraph import vocab as v
+from dpgraph.lineage.iris import event_iri
+from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.services.projector import LINEAGE_EVENT, PROJECTION, lineage_quads
+from dpgraph.store.base import GraphStore
+
+LATEST_SCHEMA_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-latest-schema")
+
+
+@dataclass
+class _Report:
+    """A dataset's typed schema as the events of a batch reported it, at its latest time."""
+
+    time: dt.datetime
+    at: Literal
+    fields: set[Triple] = field(default_factory=set)
+
+
+def _time(term: Literal) -> dt.datetime:
+    return dt.datetime.fromisoformat(term.value)
+
+
+def event_reports(event: str, quads: Sequence[Quad]) -> dict[str, tuple[Literal, set[Triple]]]:
+    """Per dataset with a typed field in one event graph: the event time and the triples of
+    its top-level typed fields (pure: reads the event's quads only)."""
+    at: Literal | None = None
+    owner: dict[str, NamedNode] = {}
+    names: dict[str, Quad] = {}
+    types: dict[str, Quad] = {}
+    nested: set[str] = set()
+    for q in quads:
+        p = q.predicate
+        if p == v.EVENT_TIME and q.subject.value == event:
+            assert isinstance(q.object, Literal)
+            at = q.object
+        elif p == v.HAS_FIELD:
+            assert isinstance(q.subject, NamedNode)
+            owner[q.object.value] = q.subject
+        elif p == v.FIELD_TYPE:
+            types[q.subject.value] = q
+        elif p == v.FIELD_NAME:
+            names[q.subject.value] = q
+        elif p == v.SUBFIELD_OF:
+            nested.add(q.subject.value)
+    out: dict[str, tuple[Literal, set[Triple]]] = {}
+    if at is None:
+        return out
+    for f, ds in owner.items():
+        if f not in types:
+            continue
+        _, fields = out.setdefault(ds.value, (at, set()))
+        if f not in nested and f in names:
+            fields.update((Triple(ds, v.HAS_FIELD, types[f].subject), names[f].triple,
+                           types[f].triple))
+    return out
+
+
+class LatestSchemas:
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def apply(self, records: Sequence[LogRecord]) -> None:
+        self.apply_mapped(records, {})
+
+    def apply_mapped(self, records: Sequence[LogRecord], mapped: Mapping[int, list[Quad]]
+                     ) -> None:
+        latest: dict[str, _Report] = {}
+        for record in records:
+            if record.kind != LINEAGE_EVENT:
+                continue
+            quads = mapped.get(record.offset)
+            reports = event_reports(event_iri(record.digest),
+                                    quads if quads is not None else lineage_quads(record))
+            for ds, (at, fields) in reports.items():
+                time = _time(at)
+                current = latest.get(ds)
+                if current is None or time > current.time:
+                    latest[ds] = current = _Report(time, at)
+                if time == current.time:
+                    current.fields |= fields
+        if latest:
+            update = self._update(latest)
+            if update:
+                self._store.update(update)
+
+    def _update(self, latest: dict[str, _Report]) -> str:
+        stored = self._stored_times(latest)
+        replaced = [ds for ds, r in latest.items() if ds not in stored or r.time > stored[ds]]
+        added = [ds for ds, r in latest.items() if ds in stored and r.time == stored[ds]]
+        g = LATEST_SCHEMA_GRAPH.value
+        parts: list[str] = []
+        if replaced:
+            values = " ".join(f"<{ds}>" for ds in replaced)
+            parts.append(f"""DELETE {{ GRAPH <{g}> {{ ?f ?p ?o }} }} WHERE {{
+                VALUES ?ds {{ {values} }}
+                GRAPH <{g}> {{ ?ds <{v.HAS_FIELD.value}> ?f . ?f ?p ?o }} }}""")
+            parts.append(f"""DELETE {{ GRAPH <{g}> {{ ?ds ?p ?o }} }} WHERE {{
+                VALUES ?ds {{ {values} }} GRAPH <{g}> {{ ?ds ?p ?o }} }}""")
+        triples: list[str] = []
+        for ds in [*replaced, *added]:
+            report = latest[ds]
+            triples.append(f"<{ds}> <{v.LATEST_SCHEMA_AT.value}> {report.at} .")
+            triples += [f"{t.subject} {t.predicate} {t.object} ." for t in report.fields]
+        if triples:
+            parts.append(f"INSERT DATA {{ GRAPH <{g}> {{ {' '.join(triples)} }} }}")
+        return " ;\n".join(parts)
+
+    def _stored_times(self, latest: Mapping[str, _Report]) -> dict[str, dt.datetime]:
+        values = " ".join(f"<{ds}>" for ds in latest)
+        rows = self._store.select(
+            f"SELECT ?ds ?t WHERE {{ VALUES ?ds {{ {values} }} "
+            f"GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ ?ds <{v.LATEST_SCHEMA_AT.value}> ?t }} }}")
+        out: dict[str, dt.datetime] = {}
+        for row in rows:
+            t = row["t"]
+            assert isinstance(t, Literal)
+            out[row["ds"].value] = _time(t)
+        return out
+
+    def backfill(self, log: SqliteLog, page: int = 1000) -> None:
+        """Fill the graph from the events already projected when it is empty and the store
+        has events (a data directory projected before this follower existed)."""
+        if self._store.ask(f"ASK {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ ?s ?p ?o }} }}") \
+                or not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
+            return
+        projected = log.projected(PROJECTION)
+        batch: list[LogRecord] = []
+        for record in log.read():
+            if record.offset > projected:
+                break
+            batch.append(record)
+            if len(batch) >= page:
+                self.apply(batch)
+                batch = []
+        self.apply(batch)
+
+    def clear(self) -> None:
+        """Nothing held in memory: the graph is cleared with the store on a rebuild."""
