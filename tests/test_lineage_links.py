@@ -116,6 +116,7 @@ EXPECTED_LINKS = {
 
 
 def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: Path) -> None:
+    from dpgraph.offline_replay import replay
     from dpgraph.runtime import open_runtime
 
     for order in ("product-first", "lineage-first"):
@@ -127,9 +128,9 @@ def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: P
             if order == "lineage-first":
                 _register_demo(c)
             assert _stored_links(c) == EXPECTED_LINKS
+        replay(Settings(data_dir=data))
         rt = open_runtime(Settings(data_dir=data), catch_up=False)
         try:
-            rt.replay()
             rows = rt.store.select(
                 "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/dpgraph/id/graph/"
                 "lineage-links> { ?ds ?p ?rep } }")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.offline_replay import replay
 from dpgraph.runtime import open_runtime
 from dpgraph.services.lineage import to_record
 from dpgraph.services.lineage_summary import RUN_STATES_GRAPH, SUMMARY_GRAPH, LineageSummary
@@ -94,8 +95,11 @@ def test_replay_and_backfill_rebuild_the_same_summary(tmp_path: Path) -> None:
     try:
         rt.sync()
         assert state(rt.store) == live  # type: ignore[arg-type]
-        rt.projection.stop()
-        rt.replay()
+    finally:
+        rt.close()
+    replay(Settings(data_dir=tmp_path))
+    rt = open_runtime(Settings(data_dir=tmp_path), catch_up=False)
+    try:
         assert state(rt.store) == live  # type: ignore[arg-type]
     finally:
         rt.close()

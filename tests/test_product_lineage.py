@@ -20,6 +20,7 @@ from dpgraph.demo import demo_products
 from dpgraph.descriptor import CatalogDescriptor
 from dpgraph.findings.model import Finding
 from dpgraph.lineage.iris import job_iri
+from dpgraph.offline_replay import replay
 from dpgraph.product_lineage.findings import cross_domain_raw_reads
 from dpgraph.product_lineage.graph import ProductLineage
 from dpgraph.product_lineage.model import (
@@ -208,9 +209,9 @@ def test_replay_gives_the_same_findings_and_deprecated_products_stay(tmp_path: P
     live = (finding_rows(rt.findings.list()), rt.product_lineage.dependencies(),
             rt.product_lineage.lineage("sales-orders", "downstream", 2))
     rt.close()
-    rt = open_runtime(Settings(data_dir=data), catch_up=False)
+    replay(Settings(data_dir=data))
+    rt = open_runtime(Settings(data_dir=data))
     try:
-        rt.replay()
         assert rt.findings is not None and rt.product_lineage is not None
         replayed = (finding_rows(rt.findings.list()), rt.product_lineage.dependencies(),
                     rt.product_lineage.lineage("sales-orders", "downstream", 2))

@@ -18,6 +18,7 @@ from mesh_fixture import LINEAGE_EVENTS, open_mesh
 
 from dpgraph.demo import demo_products, load_demo
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
+from dpgraph.offline_replay import replay
 from dpgraph.propagation.derivations import derivation_rule
 from dpgraph.propagation.drift import compare_schema, same_type
 from dpgraph.propagation.flow import LabelFlow
@@ -343,9 +344,9 @@ def test_reregistration_with_a_stronger_label_clears_and_replay_agrees(tmp_path:
     live = (weaker(rt), drift_live, fields(rt, MARKETING_GOLD))
     rt.close()
 
-    replayed = open_runtime(Settings(data_dir=data), catch_up=False)
+    replay(Settings(data_dir=data))
+    replayed = open_runtime(Settings(data_dir=data))
     try:
-        replayed.replay()
         again = (weaker(replayed),
                  replayed.column_flow.drift("marketing-campaign-responses"),  # type: ignore
                  fields(replayed, MARKETING_GOLD))

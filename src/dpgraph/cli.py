@@ -200,15 +200,11 @@ def cmd_cypher(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from dpgraph.runtime import open_runtime
+    from dpgraph.offline_replay import replay
 
-    rt = open_runtime(_settings(args), catch_up=False)
-    try:
-        started = time.perf_counter()
-        n = rt.replay()
-        seconds = time.perf_counter() - started
-    finally:
-        rt.close()
+    started = time.perf_counter()
+    n = replay(_settings(args))
+    seconds = time.perf_counter() - started
     print(f"ok: replayed {n} log records in {seconds:.2f} s "
           f"({n / seconds if seconds else 0:.0f} records/s)")
     return EXIT_OK

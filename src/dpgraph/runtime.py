@@ -74,14 +74,6 @@ class Runtime:
         """Wait until the graph holds every write acknowledged so far."""
         self.projection.wait_for_log()
 
-    def replay(self) -> int:
-        """Rebuild every projection from the log (service stopped); returns the records."""
-        n = self.projector.rebuild()
-        if self.cypher_view is not None:
-            self.cypher_view.rebuild()
-            self.cypher_view.catch_up()
-        return n
-
     def close(self) -> None:
         self.lineage.close()  # acknowledges what is queued before the log closes
         self.projection.stop()
