@@ -1,11 +1,12 @@
 """`dpgraph replay` with the service stopped: every persistent projection rebuilt from the log.
 
-The RDF graph (with the followers that keep their state on disk: search index, lineage
-summary, representation links, latest schemas) and the Cypher view are independent
-projections of the same log, so they are rebuilt side by side: the Cypher view in a child
-process, the graph here. One interpreter would run both on one core (the GIL), and the
-machine's second core would sit idle. The in-memory indexes are not built: nothing is
-served here, and the service builds them from the log when it starts.
+The RDF graph, the Cypher view and the search index are independent projections of the same
+log, so they are rebuilt side by side: the graph here, the Cypher view and the search index
+in a child process. One interpreter would run them all on one core (the GIL) while the
+machine's second core sat idle. What the service keeps up per batch as events arrive is
+done once at the end here: the representation links are one query over the rebuilt graph
+(the links a live service reaches in any arrival order). The in-memory indexes are not
+built: nothing is served here, and the service builds them from the log when it starts.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ def replay(settings: Settings) -> int:
     try:
         with ProcessPoolExecutor(max_workers=1,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            view = pool.submit(rebuild_cypher_view, settings)
+            child = pool.submit(rebuild_cypher_view_and_search, settings)
             records = rebuild_graph(settings)
             try:
-                view.result()
+                child.result()
             except DpgraphError:
                 raise
             except Exception as exc:  # the child's own error, re-raised here with its text
-                raise DpgraphError(f"rebuilding the Cypher view failed: {exc}") from exc
+                raise DpgraphError(
+                    f"rebuilding the Cypher view or search index failed: {exc}") from exc
         return records
     finally:
         lock.release()
@@ -49,29 +51,32 @@ def replay(settings: Settings) -> int:
 def rebuild_graph(settings: Settings) -> int:
     log = SqliteLog(settings.data_dir / "log.sqlite")
     store = open_store(settings)
-    search_index = SearchIndex(settings.data_dir / "search.sqlite")
     try:
-        projector = Projector(store, log, Artefacts(settings.home).ontology, followers=[
-            search_index, LineageSummary(store), RepresentationLinks(store),
-            LatestSchemas(store)])
-        return projector.rebuild()
+        projector = Projector(store, log, Artefacts(settings.home).ontology,
+                              followers=[LineageSummary(store), LatestSchemas(store)])
+        records = projector.rebuild()
+        RepresentationLinks(store).backfill()  # the graph was cleared: links everything
+        return records
     finally:
-        search_index.close()
         store.close()
         log.close()
 
 
-def rebuild_cypher_view(settings: Settings) -> int:
-    """Run in the child process: it alone opens the Cypher backend."""
+def rebuild_cypher_view_and_search(settings: Settings) -> int:
+    """Run in the child process: it alone opens the Cypher backend and the search index."""
     # Imported here: the parent process never needs the Cypher engine.
     from dpgraph.cypher.base import open_backend
     from dpgraph.cypher.projection import CypherView
 
     log = SqliteLog(settings.data_dir / "log.sqlite")
+    search_index = SearchIndex(settings.data_dir / "search.sqlite")
     view = CypherView(open_backend(settings), log)
     try:
+        search_index.clear()
+        search_index.catch_up(log)
         view.rebuild()
         return view.catch_up()
     finally:
         view.close()
+        search_index.close()
         log.close()
