@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from dpgraph.lineage.iris import namespace
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.offline_replay import replay
@@ -75,6 +76,18 @@ def test_latest_terminal_events_whatever_the_order_and_re_application(tmp_path: 
             "<https://w3id.org/dpgraph/id/ol/dataset/s3%3A%2F%2Fraw/orders>") in structure
     # Each triple once: the summary is a set, whatever the number of events stating it.
     assert len(forward.graph_triples(SUMMARY_GRAPH)) == len(structure)
+    # Each namespace named by the events spans from the first to the last of them.
+    span = ("2025-01-01T10:00:00Z", "2025-01-01T12:00:00.5Z")  # canonical xsd:dateTime
+    assert namespace_spans(forward) == {
+        namespace("etl").value: span, namespace("s3://raw").value: span,
+        namespace("s3://gold").value: span}
+
+
+def namespace_spans(store: OxigraphStore) -> dict[str, tuple[str, str]]:
+    return {r["n"].value: (r["c"].value, r["m"].value) for r in store.select(f"""
+        SELECT ?n ?c ?m WHERE {{ GRAPH <{SUMMARY_GRAPH.value}> {{
+            ?n <http://purl.org/dc/terms/created> ?c ;
+               <http://purl.org/dc/terms/modified> ?m }} }}""")}
 
 
 def test_replay_and_backfill_rebuild_the_same_summary(tmp_path: Path) -> None:
@@ -95,6 +108,18 @@ def test_replay_and_backfill_rebuild_the_same_summary(tmp_path: Path) -> None:
     try:
         rt.sync()
         assert state(rt.store) == live  # type: ignore[arg-type]
+        rt.store.update(f"DELETE WHERE {{ GRAPH <{SUMMARY_GRAPH.value}> {{ "
+                        "?n <http://purl.org/dc/terms/created> ?c ; "
+                        "<http://purl.org/dc/terms/modified> ?m } }")
+        assert not namespace_spans(rt.store)  # type: ignore[arg-type]
+    finally:
+        rt.close()
+    rt = open_runtime(Settings(data_dir=tmp_path))  # a summary from before namespace spans
+    try:
+        rt.sync()
+        assert state(rt.store) == live  # type: ignore[arg-type]
+        assert namespace_spans(rt.store)[namespace("etl").value] == (  # type: ignore[arg-type]
+            "2025-01-01T10:00:00Z", "2025-01-02T11:00:00Z")
     finally:
         rt.close()
     replay(Settings(data_dir=tmp_path))

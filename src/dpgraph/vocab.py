@@ -245,6 +245,7 @@ RUN_STATES = {s: _dpg(n) for s, n in {
 # --- lineage event projection (src/dpgraph/lineage/mapping.py) ---
 RDF_JSON = NamedNode(RDF_NS + "JSON")
 DCT_MODIFIED = NamedNode(DCT_NS + "modified")
+DCT_CREATED = NamedNode(DCT_NS + "created")
 DQV_QUALITY_MEASUREMENT = NamedNode(DQV_NS + "QualityMeasurement")
 DQV_COMPUTED_ON = NamedNode(DQV_NS + "computedOn")
 DQV_IS_MEASUREMENT_OF = NamedNode(DQV_NS + "isMeasurementOf")

@@ -61,6 +61,7 @@ from dpgraph.services.lineage_graph import (
     values,
 )
 from dpgraph.services.lineage_index import IndexAdjacency, IndexAliases, LineageIndex
+from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.services.projection_worker import ProjectionWorker
 from dpgraph.store.base import GraphStore
 
@@ -232,10 +233,11 @@ class LineageReader:
     def _namespace_rows(self, only: str | None) -> list[dict[str, Any]]:
         scope = values("n", [only]) if only else ""
         rows = []
+        # The summary keeps each namespace's first and last event time (LineageSummary).
         for row in self._select(f"""{PREFIXES}
-            SELECT ?id (MIN(?t) AS ?created) (MAX(?t) AS ?updated) WHERE {{ {scope}
-                GRAPH ?g {{ ?n a dpg:LineageNamespace ; dct:identifier ?id .
-                           ?e dpg:eventTime ?t }} }} GROUP BY ?id ORDER BY ?id"""):
+            SELECT ?id ?created ?updated WHERE {{ {scope}
+                GRAPH <{SUMMARY_GRAPH.value}> {{ ?n dct:identifier ?id ;
+                    dct:created ?created ; dct:modified ?updated }} }} ORDER BY ?id"""):
             rows.append({"name": row["id"].value,
                          "createdAt": iso(parse_time(row["created"].value)),
                          "updatedAt": iso(parse_time(row["updated"].value)),

@@ -14,6 +14,10 @@ projector keeps two extra named graphs, both built from the quads of the event g
   "latest terminal event of the run" over all events gives the same answer here, without
   scanning superseded events.
 
+The summary graph also gives each namespace ``dct:created`` and ``dct:modified``: the
+earliest and latest ``eventTime`` of the events that name it (Marquez's ``createdAt`` and
+``updatedAt``), kept by min/max updates, so listing namespaces does not scan every event.
+
 It writes only triples it has not written since start (a set in memory), and both updates are
 idempotent: re-applying a batch after a crash, before the projected offset moved, lands in the
 same state. A dominated terminal event is deleted by one SPARQL update per batch, limited to
@@ -30,6 +34,7 @@ from pyoxigraph import Literal, NamedNode, Quad, Triple
 
 from dpgraph import vocab as v
 from dpgraph.lineage.iris import OL, event_iri
+from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.projector import PROJECTION, lineage_quads
 from dpgraph.store.base import GraphStore
@@ -73,6 +78,8 @@ class LineageSummary:
     def __init__(self, store: GraphStore) -> None:
         self._store = store
         self._written: set[Triple] = set()
+        # Namespace time spans stored since start: a batch inside them changes nothing.
+        self._spans: dict[NamedNode, tuple[dt.datetime, dt.datetime]] = {}
 
     def apply(self, records: Sequence[LogRecord]) -> None:
         self.apply_mapped(records, {})
@@ -83,19 +90,25 @@ class LineageSummary:
         event missing from it is mapped here)."""
         new: set[Triple] = set()
         latest: dict[NamedNode, _Terminal] = {}
+        spans: dict[NamedNode, tuple[dt.datetime, dt.datetime]] = {}
         for record in records:
             if record.kind != LINEAGE_EVENT:
                 continue
             event = event_iri(record.digest)
             facts: dict[NamedNode, Quad] = {}
+            namespaces: list[NamedNode] = []
             quads = mapped.get(record.offset)
             for q in quads if quads is not None else lineage_quads(record):
                 if _is_summary(q):
+                    if q.predicate == v.DCT_IDENTIFIER:
+                        namespaces.append(q.subject)  # type: ignore[arg-type]
                     if q.triple not in self._written:
                         new.add(q.triple)
                 elif q.predicate in _EVENT_FACTS and q.subject.value == event:
                     facts[q.predicate] = q
             self._note_terminal(facts, latest)
+            if namespaces and v.EVENT_TIME in facts:
+                _widen(spans, namespaces, _time(facts[v.EVENT_TIME].object))  # type: ignore
         quads = [Quad(t.subject, t.predicate, t.object, SUMMARY_GRAPH) for t in new]
         quads += [Quad(t.subject, t.predicate, t.object, RUN_STATES_GRAPH)
                   for terminal in latest.values() for facts in terminal.events for t in facts]
@@ -103,7 +116,11 @@ class LineageSummary:
             self._store.add_quads(quads)
         if latest:
             self._store.update(_drop_superseded(latest))
+        spans = {ns: span for ns, span in spans.items() if not _within(span, self._spans.get(ns))}
+        if spans:
+            self._store.update(_widen_spans(spans))
         self._written |= new  # only once stored: a failed write is retried in full
+        _widen_all(self._spans, spans)
 
     @staticmethod
     def _note_terminal(facts: dict[NamedNode, Quad], latest: dict[NamedNode, _Terminal]) -> None:
@@ -122,8 +139,12 @@ class LineageSummary:
     def backfill(self, log: SqliteLog, page: int = 1000) -> None:
         """Summarise the events already projected when the store has events but no summary
         (a data directory from before the summary); the projector feeds the rest."""
-        if self._store.ask(f"ASK {{ GRAPH <{SUMMARY_GRAPH.value}> {{ ?s ?p ?o }} }}") \
-                or not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
+        if self._store.ask(f"ASK {{ GRAPH <{SUMMARY_GRAPH.value}> {{ ?s ?p ?o }} }}"):
+            if not self._store.ask(f"ASK {{ GRAPH <{SUMMARY_GRAPH.value}> {{ "
+                                   f"?n <{v.DCT_CREATED.value}> ?t }} }}"):
+                self._store.update(namespace_spans_backfill())  # a summary from before them
+            return
+        if not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
         batch: list[LogRecord] = []
         projected = log.projected(PROJECTION)
@@ -139,6 +160,7 @@ class LineageSummary:
     def clear(self) -> None:
         """Forget what was written (the store is cleared with the graph on a rebuild)."""
         self._written.clear()
+        self._spans.clear()
 
 
 def _drop_superseded(latest: dict[NamedNode, _Terminal]) -> str:
@@ -153,3 +175,55 @@ def _drop_superseded(latest: dict[NamedNode, _Terminal]) -> str:
                            ?later dpg:aboutRun ?run ; dpg:eventTime ?laterTime .
                            FILTER (?laterTime > ?t)
                            ?e ?p ?o }} }}"""
+
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+def _widen(spans: dict[NamedNode, Span], namespaces: Sequence[NamedNode],
+           time: dt.datetime) -> None:
+    for ns in namespaces:
+        first, last = spans.get(ns, (time, time))
+        spans[ns] = (min(first, time), max(last, time))
+
+
+def _widen_all(spans: dict[NamedNode, Span], more: Mapping[NamedNode, Span]) -> None:
+    for ns, (first, last) in more.items():
+        _widen(spans, [ns], first)
+        _widen(spans, [ns], last)
+
+
+def _within(span: Span, known: Span | None) -> bool:
+    return known is not None and known[0] <= span[0] and span[1] <= known[1]
+
+
+def _widen_spans(spans: Mapping[NamedNode, Span]) -> str:
+    """Move each namespace's ``dct:created`` back and ``dct:modified`` forward to cover its
+    span in this batch; idempotent, and the same in any order of batches (min and max)."""
+    g = SUMMARY_GRAPH.value
+
+    def widen(predicate: str, pick: int, better: str) -> str:
+        rows = " ".join(f"(<{ns.value}> {_datetime(span[pick])})" for ns, span in spans.items())
+        return f"""
+            DELETE {{ GRAPH <{g}> {{ ?n <{predicate}> ?old }} }}
+            INSERT {{ GRAPH <{g}> {{ ?n <{predicate}> ?new }} }}
+            WHERE {{ VALUES (?n ?new) {{ {rows} }}
+                     OPTIONAL {{ GRAPH <{g}> {{ ?n <{predicate}> ?old }} }}
+                     FILTER (!BOUND(?old) || ?new {better} ?old) }}"""
+
+    return (widen(v.DCT_CREATED.value, 0, "<") + " ;\n"
+            + widen(v.DCT_MODIFIED.value, 1, ">"))
+
+
+def _datetime(time: dt.datetime) -> str:
+    return str(Literal(utc_datetime(time.isoformat()), datatype=v.XSD_DATETIME))
+
+
+def namespace_spans_backfill() -> str:
+    """The spans of every namespace from the event graphs (a summary from before them)."""
+    return f"""
+        INSERT {{ GRAPH <{SUMMARY_GRAPH.value}> {{
+            ?n <{v.DCT_CREATED.value}> ?first ; <{v.DCT_MODIFIED.value}> ?last }} }}
+        WHERE {{ SELECT ?n (MIN(?t) AS ?first) (MAX(?t) AS ?last) WHERE {{
+            GRAPH ?g {{ ?n a <{v.LINEAGE_NAMESPACE.value}> . ?e <{v.EVENT_TIME.value}> ?t }}
+        }} GROUP BY ?n }}"""
