@@ -392,6 +392,19 @@ def test_namespaces_jobs_and_datasets(client: TestClient) -> None:
         "fields": []}
 
 
+def test_a_namespace_with_jobs_and_datasets_lists_each_where_it_belongs(
+        client: TestClient) -> None:
+    shared = "file"  # the job and the files it reads and writes in one namespace
+    post(client, event("copy", run_id(1), "COMPLETE", "2025-01-01T10:00:00Z",
+                       inputs=[ds("/in/a.csv", shared)], outputs=[ds("/out/b.csv", shared)],
+                       ns=shared))
+    jobs = get(client, f"/api/v1/namespaces/{shared}/jobs")
+    assert (jobs["totalCount"], [j["name"] for j in jobs["jobs"]]) == (1, ["copy"])
+    datasets = get(client, f"/api/v1/namespaces/{shared}/datasets")
+    assert (datasets["totalCount"], [d["name"] for d in datasets["datasets"]]) == (
+        2, ["/in/a.csv", "/out/b.csv"])
+
+
 def test_dataset_fields_come_from_the_latest_schema(client: TestClient) -> None:
     orders = "public.orders"
     customer = {"name": "customer", "type": "struct", "fields": [

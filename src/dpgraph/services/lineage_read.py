@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from pyoxigraph import NamedNode, QuerySolutions
+from pyoxigraph import Literal, NamedNode, QuerySolutions
 
 from dpgraph import vocab as v
 from dpgraph.errors import InvalidInput, NotFound
@@ -92,6 +92,15 @@ class LineageReader:
     # ------------------------------------------------------------------ plumbing
     def _sync(self) -> None:
         self._projection.wait_for_log()
+
+    def _in_namespace(self, ns_iri: str, kind: str) -> list[str]:
+        """Jobs (``kind`` "job/") or datasets ("dataset/") of a namespace, from the lineage
+        summary (each ``inNamespace`` once, where every event restates it); the kind is in
+        the IRI."""
+        prefix = Literal(f"{iris.OL}{kind}")
+        return [row["x"].value for row in self._select(
+            f"{PREFIXES} SELECT ?x WHERE {{ GRAPH <{SUMMARY_GRAPH.value}> {{ "
+            f"?x dpg:inNamespace {ref(ns_iri)} }} FILTER (STRSTARTS(STR(?x), {prefix})) }}")]
 
     def _select(self, sparql: str) -> QuerySolutions:
         return self._store.select(sparql)
@@ -248,9 +257,7 @@ class LineageReader:
     def jobs(self, ns: str, limit: int = 100, offset: int = 0) -> dict[str, Any]:
         self._sync()
         ns_iri = self._namespace(ns)
-        found = sorted((row["j"].value for row in self._select(
-            f"{PREFIXES} SELECT DISTINCT ?j WHERE {{ ?j dpg:inNamespace {ref(ns_iri)} ; "
-            f"a dpg:Job }}")), key=job_of)
+        found = sorted(self._in_namespace(ns_iri, "job/"), key=job_of)
         page = _page(found, limit, offset)
         details = self._jobs(page)
         return {"totalCount": len(found), "jobs": [details[j] for j in page]}
@@ -344,9 +351,7 @@ class LineageReader:
         self._sync()
         ns_iri = self._namespace(ns)
         aliases = Aliases(self._select)
-        members = [row["d"].value for row in self._select(
-            f"{PREFIXES} SELECT DISTINCT ?d WHERE {{ ?d dpg:inNamespace {ref(ns_iri)} ; "
-            f"a dpg:LineageDataset }}")]
+        members = self._in_namespace(ns_iri, "dataset/")
         aliases.resolve(members)
         found = sorted({aliases.canonical(d) for d in members}, key=dataset_of)
         page = _page(found, limit, offset)
