@@ -106,7 +106,7 @@ def _feed(batch: list[LogRecord], lineage: LineageIndex, followers: tuple[Follow
 
 class ViewFeed:
     """Offers the Cypher view each batch the RDF projection applied (it projects them in
-    its own thread); the view is rebuilt on its own by ``Runtime.replay``."""
+    its own thread); ``dpgraph replay`` rebuilds the view on its own."""
 
     def __init__(self, view: CypherView) -> None:
         self._view = view

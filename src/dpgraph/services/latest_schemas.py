@@ -24,7 +24,7 @@ from pyoxigraph import Literal, NamedNode, Quad, Triple
 from dpgraph import vocab as v
 from dpgraph.lineage.iris import event_iri
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
-from dpgraph.services.projector import LINEAGE_EVENT, PROJECTION, lineage_quads
+from dpgraph.services.projector import LINEAGE_EVENT, feed_projected, lineage_quads
 from dpgraph.store.base import GraphStore
 
 LATEST_SCHEMA_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-latest-schema")
@@ -146,16 +146,7 @@ class LatestSchemas:
         if self._store.ask(f"ASK {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ ?s ?p ?o }} }}") \
                 or not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
-        projected = log.projected(PROJECTION)
-        batch: list[LogRecord] = []
-        for record in log.read():
-            if record.offset > projected:
-                break
-            batch.append(record)
-            if len(batch) >= page:
-                self.apply(batch)
-                batch = []
-        self.apply(batch)
+        feed_projected(log, self.apply, page)
 
     def clear(self) -> None:
         """Nothing held in memory: the graph is cleared with the store on a rebuild."""

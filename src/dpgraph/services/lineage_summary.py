@@ -36,7 +36,7 @@ from dpgraph import vocab as v
 from dpgraph.lineage.iris import OL, event_iri
 from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
-from dpgraph.services.projector import PROJECTION, lineage_quads
+from dpgraph.services.projector import feed_projected, lineage_quads
 from dpgraph.store.base import GraphStore
 
 LINEAGE_EVENT = "lineage.event"
@@ -146,16 +146,7 @@ class LineageSummary:
             return
         if not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
-        batch: list[LogRecord] = []
-        projected = log.projected(PROJECTION)
-        for record in log.read():
-            if record.offset > projected:
-                break
-            batch.append(record)
-            if len(batch) >= page:
-                self.apply(batch)
-                batch = []
-        self.apply(batch)
+        feed_projected(log, self.apply, page)
 
     def clear(self) -> None:
         """Forget what was written (the store is cleared with the graph on a rebuild)."""

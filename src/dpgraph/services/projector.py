@@ -39,6 +39,22 @@ def lineage_quads(record: LogRecord) -> list[Quad]:
                           invalid_facets=frozenset(p.get("invalidFacets", ())))
 
 
+def feed_projected(log: SqliteLog, apply: Callable[[list[LogRecord]], None],
+                   page: int = 1000) -> None:
+    """Hand ``apply`` every record the graph projection already holds, a page at a time:
+    how a follower added to an existing store catches up with it."""
+    projected = log.projected(PROJECTION)
+    batch: list[LogRecord] = []
+    for record in log.read():
+        if record.offset > projected:
+            break
+        batch.append(record)
+        if len(batch) >= page:
+            apply(batch)
+            batch = []
+    apply(batch)
+
+
 def registration_triples(record: LogRecord, mapped: list[Triple] | None = None) -> list[Triple]:
     """The product graph of a registration record; ``mapped`` saves re-mapping in the live
     path, where the registry has just mapped the same descriptor to validate it."""
