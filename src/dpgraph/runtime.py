@@ -19,6 +19,7 @@ from dpgraph.services.column_flow import ColumnFlow
 from dpgraph.services.column_flow_index import ColumnFlowIndex
 from dpgraph.services.column_lineage_index import ColumnLineageIndex
 from dpgraph.services.findings import Findings
+from dpgraph.services.job_catalog import JobCatalog
 from dpgraph.services.join_index import JoinIndex
 from dpgraph.services.join_keys import JoinKeys
 from dpgraph.services.latest_schemas import LatestSchemas
@@ -136,14 +137,16 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     product_lineage = ProductLineageIndex(index)  # products, applications, runs per job
     column_flow = ColumnFlowIndex()  # classification propagation and schema drift
     column_lineage = ColumnLineageIndex()  # field derivations for /column-lineage
-    _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage)
+    job_catalog = JobCatalog()  # per job its first/last times and latest facets
+    _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage,
+                    job_catalog)
     summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
     rep_links = RepresentationLinks(store)  # dataset -> representation, reads the summary
     latest_schemas = LatestSchemas(store)  # each dataset's latest reported schema
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index, product_lineage, column_flow,
-                                     column_lineage, summary, rep_links, latest_schemas,
-                                     ViewFeed(view)])
+                                     column_lineage, job_catalog, summary, rep_links,
+                                     latest_schemas, ViewFeed(view)])
     if catch_up:
         projector.bootstrap()
         summary.backfill(log)  # a graph projected before the summary existed
@@ -167,7 +170,8 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     queries = NamedQueries(artefacts.home / "queries", store, worker.wait_for_log, cypher.rows)
     column_flow_service = ColumnFlow(column_flow, worker)
     return Runtime(settings, lock, log, store, registry, projector, artefacts, worker, lineage,
-                   LineageReader(store, worker, index, column_lineage), links,
+                   LineageReader(store, worker, index, column_lineage, job_catalog,
+                                 product_lineage), links,
                    search_index=search_index, search=SearchService(search_index, worker),
                    lineage_index=index, queries=queries,
                    joins=JoinKeys(join_index, log, worker), cypher_view=view,

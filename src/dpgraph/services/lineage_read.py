@@ -9,6 +9,11 @@ blocks, per-graph patterns):
 - column lineage: :mod:`dpgraph.services.lineage_columns`;
 - a job's inputs and outputs are those of its current version (see
   :mod:`dpgraph.services.lineage_graph`);
+- the runtime serves current lineage, column lineage and job resources from in-memory
+  projections of the log (:mod:`~dpgraph.services.lineage_index`,
+  :mod:`~dpgraph.services.column_lineage_index`, :mod:`~dpgraph.services.job_catalog` with
+  the runs per job), tested to answer as the SPARQL paths here, which a reader built without
+  them uses;
 - a dataset answers as its alias component (symlinks), named by the canonical dataset.
 
 Every read first waits until the projection has reached the log head, so it sees every
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from pyoxigraph import Literal, NamedNode, QuerySolutions
 
@@ -27,6 +32,7 @@ from dpgraph import vocab as v
 from dpgraph.errors import InvalidInput, NotFound
 from dpgraph.lineage import iris
 from dpgraph.services.column_lineage_index import ColumnLineageIndex
+from dpgraph.services.job_catalog import JobCatalog, raw_facets
 from dpgraph.services.lineage_columns import ColumnAliases, ColumnGraph, ColumnSource, SparqlColumns
 from dpgraph.services.lineage_entities import (
     DATASET_FACET_TERMS,
@@ -76,10 +82,26 @@ def _edge_key(edge: dict[str, Any]) -> tuple[str, str]:
     return edge["origin"], edge["destination"]
 
 
+class JobRuns(Protocol):
+    """The runs of each job, kept in memory (see ProductLineageIndex)."""
+
+    def runs_of(self, job: str) -> list[str]: ...
+
+    def latest_runs(self, jobs: Iterable[str]) -> dict[str, str]: ...
+
+
+# A job resource's inputs: current lineage, facet terms, raw facets, first and last event
+# times, latest run.
+JobResourceInputs = tuple[dict[str, JobLineage], dict[str, Props],
+                 dict[str, dict[str, tuple[dt.datetime, Any]]],
+                 dict[str, tuple[str | None, str | None]], dict[str, str]]
+
+
 class LineageReader:
     def __init__(self, store: GraphStore, projection: ProjectionWorker,
                  index: LineageIndex | None = None,
-                 columns: ColumnLineageIndex | None = None) -> None:
+                 columns: ColumnLineageIndex | None = None,
+                 catalog: JobCatalog | None = None, runs: JobRuns | None = None) -> None:
         self._store = store
         self._projection = projection
         # The current adjacency in memory (same answers as SparqlAdjacency without asOf).
@@ -87,6 +109,10 @@ class LineageReader:
         # The field derivations in memory (same answers as SparqlColumns); needs the index's
         # alias components.
         self._columns = columns if index is not None else None
+        # Job resources in memory (same answers as the SPARQL aggregation over every event
+        # of the job); needs the index for the current version and edges.
+        self._catalog = catalog if index is not None and runs is not None else None
+        self._runs = runs
         self._e = EntityReads(self._select)
 
     # ------------------------------------------------------------------ plumbing
@@ -271,7 +297,10 @@ class LineageReader:
                  ) -> dict[str, Any]:
         self._sync()
         job = self._job(ns, name)
-        runs = self._runs_of([job]).get(job, [])
+        if self._catalog is not None and self._runs is not None:
+            runs = self._runs.runs_of(job)
+        else:
+            runs = self._runs_of([job]).get(job, [])
         page = _page(runs, limit, offset)
         details = self._e.runs(page)
         return {"totalCount": len(runs), "runs": [details[r] for r in page]}
@@ -291,18 +320,10 @@ class LineageReader:
     def _jobs(self, jobs: list[str]) -> dict[str, dict[str, Any]]:
         if not jobs:
             return {}
-        aliases = Aliases(self._select)
-        lineage = job_lineage(self._select, aliases, jobs, None)
-        props = self._e.props(jobs, [*JOB_FACET_TERMS, v.HAS_OWNERSHIP, v.PARENT_JOB])
-        raw = self._e.raw_facets(jobs)
-        times: dict[str, tuple[str | None, str | None]] = {}
-        for batch in chunks(jobs):
-            for row in self._select(f"""{PREFIXES}
-                SELECT ?job (MIN(?t) AS ?c) (MAX(?t) AS ?u) WHERE {{ {values("job", batch)}
-                    GRAPH ?g {{ ?job a dpg:Job . ?e dpg:eventTime ?t }} }} GROUP BY ?job"""):
-                times[row["job"].value] = (iso(parse_time(row["c"].value)),
-                                           iso(parse_time(row["u"].value)))
-        latest = {j: rs[0] for j, rs in self._runs_of(jobs).items() if rs}
+        if self._catalog is not None:
+            lineage, props, raw, times, latest = self._job_facts_in_memory(jobs)
+        else:
+            lineage, props, raw, times, latest = self._job_facts(jobs)
         runs = self._e.runs(list(latest.values()))
         out = {}
         for job in jobs:
@@ -337,6 +358,31 @@ class LineageReader:
                 "facets": facets,
             }
         return out
+
+    def _job_facts(self, jobs: list[str]) -> JobResourceInputs:
+        """What a job resource aggregates over the job's events, by SPARQL over them all."""
+        lineage = job_lineage(self._select, Aliases(self._select), jobs, None)
+        props = self._e.props(jobs, [*JOB_FACET_TERMS, v.HAS_OWNERSHIP, v.PARENT_JOB])
+        raw = self._e.raw_facets(jobs)
+        times: dict[str, tuple[str | None, str | None]] = {}
+        for batch in chunks(jobs):
+            for row in self._select(f"""{PREFIXES}
+                SELECT ?job (MIN(?t) AS ?c) (MAX(?t) AS ?u) WHERE {{ {values("job", batch)}
+                    GRAPH ?g {{ ?job a dpg:Job . ?e dpg:eventTime ?t }} }} GROUP BY ?job"""):
+                times[row["job"].value] = (iso(parse_time(row["c"].value)),
+                                           iso(parse_time(row["u"].value)))
+        latest = {j: rs[0] for j, rs in self._runs_of(jobs).items() if rs}
+        return lineage, props, raw, times, latest
+
+    def _job_facts_in_memory(self, jobs: list[str]) -> JobResourceInputs:
+        """The same facts from the in-memory index, job catalog and runs."""
+        assert self._index is not None and self._catalog is not None and self._runs is not None
+        known = self._catalog.facts(jobs)
+        return (self._index.lineage_of(jobs),
+                {j: f.props for j, f in known.items() if f.props},
+                {j: raw_facets(f) for j, f in known.items() if f.raw},
+                {j: (iso(f.first), iso(f.last)) for j, f in known.items()},
+                self._runs.latest_runs(jobs))
 
     # ------------------------------------------------------------------ runs
     def run(self, run_id: str) -> dict[str, Any]:

@@ -12,10 +12,11 @@ readers get an immutable :class:`ProductLineage`, rebuilt lazily after a change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from dpgraph.lineage.iris import job_iri
+from dpgraph.lineage.iris import job_iri, run_iri
 from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.lineage.naming import normalize_location
 from dpgraph.log.sqlite_log import LogRecord
@@ -102,6 +103,26 @@ class ProductLineageIndex(LogFollower):
             runs[key].note(time, event_type)
 
     # ---------------------------------------------------------------- reading
+    def runs_of(self, job: str) -> list[str]:
+        """The run IRIs of a job, the most recently created (earliest event) first."""
+        with self._lock:
+            created = [(r.first_time, key) for key, r in self._runs.get(job, {}).items()]
+        return [iri for _, iri in sorted(((t, run_iri(key)) for t, key in created),
+                                         reverse=True)]
+
+    def latest_runs(self, jobs: Iterable[str]) -> dict[str, str]:
+        """Per job with runs, its most recently created run's IRI (``runs_of(job)[0]``)."""
+        out = {}
+        with self._lock:
+            for job in jobs:
+                runs = self._runs.get(job)
+                if not runs:
+                    continue
+                newest = max(r.first_time for r in runs.values())  # type: ignore[type-var]
+                out[job] = max(run_iri(key) for key, r in runs.items()
+                               if r.first_time == newest)
+        return out
+
     def graph(self) -> ProductLineage:
         """The current product lineage (an immutable snapshot; rebuilt after a change)."""
         with self._lock:
