@@ -55,9 +55,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from dpgraph.api.app import create_app
 
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", access_log=settings.access_log)
+    if args.core_socket:  # the core process a front started (see api/front.py)
+        from dpgraph.api.front import die_with_parent
+
+        die_with_parent(args.core_parent)
+        uvicorn.run(create_app(settings, core=True), uds=args.core_socket,
+                    log_level="info", access_log=settings.access_log)
+    elif settings.ingest_process:
+        from dpgraph.api.front import Front
+
+        front = Front(settings, _serve_argv(args))
+        uvicorn.run(front, host=settings.host, port=settings.port, log_level="info",
+                    access_log=settings.access_log)
+        return EXIT_ERROR if front.core_failed else EXIT_OK
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    log_level="info", access_log=settings.access_log)
     return EXIT_OK
+
+
+def _serve_argv(args: argparse.Namespace) -> list[str]:
+    """The core's command line: this one's options (environment settings it inherits)."""
+    argv = ["serve"]
+    for option in ("host", "port", "data_dir"):
+        value = getattr(args, option)
+        if value is not None:
+            argv += [f"--{option.replace('_', '-')}", str(value)]
+    return argv + (["--demo"] if args.demo else [])
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -260,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path)
     serve.add_argument("--demo", action="store_true", default=None,
                        help="load the example mesh (changes no security setting)")
+    serve.add_argument("--core-socket", help=argparse.SUPPRESS)
+    serve.add_argument("--core-parent", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="validate a descriptor offline (no server)")

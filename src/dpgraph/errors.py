@@ -14,6 +14,7 @@
     ├── InvalidParameter              422  a well-formed query parameter out of its rule
     ├── StoreLocked                   409  data directory held by another process
     ├── StoreUnavailable              503
+    ├── ServiceStarting               503  the core process is not up yet (lineage POSTs are)
     └── QueryTimeout                  504  a SPARQL query stopped at its deadline
 
 The HTTP layer maps it in one place (``api/problems.py``); the CLI prints one line per error.
@@ -129,6 +130,12 @@ class StoreLocked(DpgraphError):
 class StoreUnavailable(DpgraphError):
     status = 503
     title = "Store unavailable"
+
+
+class ServiceStarting(DpgraphError):
+    status = 503
+    title = "Service starting"
+    public = True
 
 
 class QueryTimeout(DpgraphError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import IO
 
@@ -20,18 +21,26 @@ class DataDirLock:
         self.path = data_dir / "dpgraph.lock"
         self._fh: IO[str] | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, wait: float = 0.0) -> None:
+        """Take the lock; ``wait`` seconds of retries allow a process that is dying (a
+        killed service's core) to let go of it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            raise StoreLocked(
-                f"data directory {self.path.parent} is in use by another dpgraph process "
-                f"(pid {holder}); stop the service first, or talk to it over HTTP") from None
+        deadline = time.monotonic() + wait
+        while True:
+            fh = self.path.open("a+", encoding="utf-8")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown"
+                fh.close()
+                if time.monotonic() >= deadline:
+                    raise StoreLocked(
+                        f"data directory {self.path.parent} is in use by another dpgraph "
+                        f"process (pid {holder}); stop the service first, or talk to it "
+                        "over HTTP") from None
+                time.sleep(0.1)
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -43,3 +52,20 @@ class DataDirLock:
             fcntl.flock(self._fh, fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+    def fileno(self) -> int:
+        assert self._fh is not None, "not held"
+        return self._fh.fileno()
+
+
+class InheritedLock(DataDirLock):
+    """The lock as the core process of `dpgraph serve` has it: its parent took it and passed
+    the descriptor down, which keeps it held while either process lives (so a new service
+    cannot start beside a core that outlived its parent); taking and releasing it are the
+    parent's business."""
+
+    def acquire(self, wait: float = 0.0) -> None:
+        """Held by the parent."""
+
+    def release(self) -> None:
+        """Released by the parent."""

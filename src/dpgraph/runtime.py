@@ -119,10 +119,16 @@ class ViewFeed:
         """Nothing held here."""
 
 
-def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
-    """Take the data directory, open log and store, and project what the log has ahead."""
-    lock = DataDirLock(settings.data_dir)
-    lock.acquire()
+def open_runtime(settings: Settings, *, catch_up: bool = True,
+                 lock: DataDirLock | None = None, poll_log: float | None = None) -> Runtime:
+    """Take the data directory, open log and store, and project what the log has ahead.
+
+    ``lock`` is the data directory's lock when the caller holds it already (the core process
+    of `dpgraph serve`, whose parent took it); ``poll_log`` how often the projection looks
+    for records another process appended (that parent's ingest front)."""
+    if lock is None:
+        lock = DataDirLock(settings.data_dir)
+        lock.acquire()
     try:
         log = SqliteLog(settings.data_dir / "log.sqlite")
         store = open_store(settings)
@@ -159,7 +165,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True) -> Runtime:
     # full collections (which would otherwise walk millions of index objects, 100+ ms each,
     # in the middle of a request) proportional to what requests allocate.
     gc.freeze()
-    worker = ProjectionWorker(projector, log)
+    worker = ProjectionWorker(projector, log, poll_seconds=poll_log)
     worker.start()
     if catch_up:
         view.start()  # catches up from its own offset, then follows the log

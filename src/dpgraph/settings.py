@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest accepted body")
     demo: bool = False
     access_log: bool = Field(False, description="log every HTTP request (noisy under load)")
+    ingest_process: bool = Field(
+        True, description="`dpgraph serve` acknowledges lineage events in a process of its "
+        "own and forwards every other request to a core process that projects and answers")
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
     sparql_timeout: float = Field(30.0, gt=0, description="longest a /sparql query may run, "
                                   "in seconds; a request's timeout parameter may only lower it")

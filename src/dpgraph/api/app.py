@@ -22,14 +22,23 @@ from dpgraph.api.routes_queries import router as queries_router
 from dpgraph.api.routes_registry import router as registry_router
 from dpgraph.api.routes_search import router as search_router
 from dpgraph.api.routes_sparql import router as sparql_router
+from dpgraph.lock import InheritedLock
 from dpgraph.runtime import Runtime, open_runtime
 from dpgraph.settings import Settings
 
+CORE_LOG_POLL_SECONDS = 0.01  # how soon the core sees what the front appended
 
-def create_app(settings: Settings) -> FastAPI:
+
+def create_app(settings: Settings, *, core: bool = False) -> FastAPI:
+    """The service; ``core`` when it runs behind the ingest front of `dpgraph serve`
+    (``api/front.py``), which holds the data directory's lock and appends lineage events
+    to the log."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = open_runtime(settings)
+        rt = (open_runtime(settings, lock=InheritedLock(settings.data_dir),
+                           poll_log=CORE_LOG_POLL_SECONDS)
+              if core else open_runtime(settings))
         app.state.runtime = rt
         if settings.demo:
             from dpgraph.demo import load_demo

@@ -18,29 +18,36 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dpgraph.api import problems
 from dpgraph.api.deps import collect_body
-from dpgraph.api.routes_lineage import answer_batch, answer_event, decode_event_body
+from dpgraph.api.routes_lineage import Receiving, answer_batch, answer_event, decode_event_body
 from dpgraph.runtime import Runtime
 
-Answer = Callable[[Runtime, bytes], Awaitable[Response]]
+Answer = Callable[[Any, bytes], Awaitable[Response]]
 ROUTES: dict[str, Answer] = {"/api/v1/lineage": answer_event,
                              "/api/v1/lineage/batch": answer_batch}
 
 
+def _app_runtime(scope: Scope) -> Receiving:
+    rt: Runtime = scope["app"].state.runtime
+    return rt
+
+
 class IngestFront:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp,
+                 runtime_of: Callable[[Scope], Receiving] = _app_runtime) -> None:
         self.app = app
+        self._runtime_of = runtime_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             answer = ROUTES.get(scope["path"])
             if answer is not None:
-                await _serve(answer, scope, receive, send)
+                await _serve(answer, self._runtime_of(scope), scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-async def _serve(answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
-    rt: Runtime = scope["app"].state.runtime
+async def _serve(answer: Answer, rt: Receiving, scope: Scope, receive: Receive,
+                 send: Send) -> None:
     headers = _headers(scope)
     limit = rt.settings.max_body_bytes
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from dpgraph.api.deps import read_body, runtime
 from dpgraph.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from dpgraph.runtime import Runtime
+from dpgraph.services.lineage import LineageReceiver
+from dpgraph.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
 Rt = Annotated[Runtime, Depends(runtime)]
@@ -51,12 +53,20 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return data
 
 
-async def answer_event(rt: Runtime, body: bytes) -> JSONResponse:
+class Receiving(Protocol):
+    """What answering a lineage POST needs of the runtime: its settings and its receiver
+    (a whole :class:`Runtime`, or the ingest front's own, see ``api/front.py``)."""
+
+    settings: Settings
+    lineage: LineageReceiver
+
+
+async def answer_event(rt: Receiving, body: bytes) -> JSONResponse:
     receipt = await rt.lineage.receive_async(body)
     return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201)
 
 
-async def answer_batch(rt: Runtime, body: bytes) -> JSONResponse:
+async def answer_batch(rt: Receiving, body: bytes) -> JSONResponse:
     return JSONResponse((await rt.lineage.receive_batch_async(body)).as_dict())
 
 

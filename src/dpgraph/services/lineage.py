@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,13 +97,21 @@ def to_record(v: ValidatedEvent) -> NewRecord:
     )
 
 
+class NoProjection:
+    """The receiver of a process that only appends (the ingest front of `dpgraph serve`):
+    the core process projects what it finds in the log."""
+
+    def submit(self, offset: int, records: Sequence[LogRecord] = ()) -> None:
+        """Nothing to hand over in this process."""
+
+
 class LineageReceiver:
     """``receive``/``receive_batch`` block until the commit (CLI, demo, tests); the HTTP
     service awaits ``receive_async``/``receive_batch_async`` on its event loop. Both validate
     in the caller's thread and share one committer."""
 
     def __init__(self, log: SqliteLog, validator: EventValidator,
-                 projection: ProjectionWorker) -> None:
+                 projection: ProjectionWorker | NoProjection) -> None:
         self._log = log
         self._commit = GroupCommit(log)
         self._validator = validator

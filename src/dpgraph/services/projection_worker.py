@@ -29,10 +29,13 @@ MAX_HANDED = 5000
 
 class ProjectionWorker:
     def __init__(self, projector: Projector, event_log: SqliteLog, *,
-                 wait_timeout: float = 30.0) -> None:
+                 wait_timeout: float = 30.0, poll_seconds: float | None = None) -> None:
         self._projector = projector
         self._log = event_log
         self._wait_timeout = wait_timeout
+        # With another process appending to the log (the ingest front of `dpgraph serve`),
+        # nobody submits its records here: the worker looks at the log head this often.
+        self._poll = poll_seconds
         self._cond = threading.Condition()
         self._projected = event_log.projected(PROJECTION)
         self._wanted = self._projected
@@ -52,6 +55,8 @@ class ProjectionWorker:
 
     def stop(self) -> None:
         """Finish what was acknowledged, then stop."""
+        if self._poll is not None:
+            self.submit(self._log.head())  # including what another process appended
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -79,14 +84,23 @@ class ProjectionWorker:
 
     def wait_for_log(self) -> None:
         """Wait until the graph holds everything the log held when called."""
-        self.wait_for(self._log.head())
+        head = self._log.head()
+        self.submit(head)  # records another process appended: no need to wait for a poll
+        self.wait_for(head)
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._stopping or self._wanted > self._projected)
-                if self._wanted <= self._projected:
-                    return  # stopping, and nothing left to project
+                self._cond.wait_for(lambda: self._stopping or self._wanted > self._projected,
+                                    timeout=self._poll)
+                if self._stopping and self._wanted <= self._projected:
+                    return  # nothing left to project
+            if self._poll is not None:
+                head = self._log.head()
+                with self._cond:
+                    self._wanted = max(self._wanted, head)
+                    if self._wanted <= self._projected:
+                        continue
             try:
                 self._project_pending()
             except Exception:

@@ -1,0 +1,195 @@
+"""The ingest front of `dpgraph serve`: this process acknowledges lineage events; a core
+process it starts projects them and answers every other request, forwarded over a Unix
+socket.
+
+Why two processes: in one, request handling, the projection, its in-memory followers and
+the Cypher view share one interpreter lock, and acknowledgements fell to ~600 events/s while
+the ack path alone does ~2,900/s. oxigraph and Kùzu each allow one writing process, and
+reading a store another process writes is undefined (pyoxigraph's ``Store.read_only``), so
+the stores and every read stay in the core. The log (SQLite in WAL mode) is what both open:
+this process appends to it exactly as the one-process service does (validation, group
+commit, ``synchronous=FULL`` before the 2xx, a retry answered from the first copy), and the
+core's projection polls the log head.
+
+The front takes the data directory's lock and hands the core its descriptor, so a core that
+outlived a killed front still holds the lock and a new service waits for it to go; the core
+also asks the kernel for SIGKILL when its parent dies. Until the core is up (it loads its
+in-memory indexes and catches up with the log first), lineage POSTs are acknowledged and
+every other request answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from starlette.types import Message, Receive, Scope, Send
+
+from dpgraph.api import problems
+from dpgraph.api.ingest_asgi import IngestFront
+from dpgraph.errors import ServiceStarting
+from dpgraph.lineage.validation import EventValidator
+from dpgraph.lock import DataDirLock
+from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.services.lineage import LineageReceiver, NoProjection
+from dpgraph.settings import Settings
+
+log = logging.getLogger("dpgraph.front")
+LOCK_WAIT_SECONDS = 15.0  # for the core of a killed service to be gone
+STOP_SECONDS = 120.0  # for the core to finish projecting what was acknowledged
+# Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
+_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te",
+                  b"trailer", b"proxy-connection"})
+PR_SET_PDEATHSIG = 1
+
+
+class Receiving:
+    """The part of a runtime the lineage POSTs need, for :class:`IngestFront`."""
+
+    def __init__(self, settings: Settings, lineage: LineageReceiver) -> None:
+        self.settings = settings
+        self.lineage = lineage
+
+
+class Front:
+    """The ASGI application of the front: lifespan, lineage POSTs, forwarding."""
+
+    def __init__(self, settings: Settings, core_command: Sequence[str]) -> None:
+        self.settings = settings
+        self._core_command = list(core_command)
+        self._ingest = IngestFront(self._forward, runtime_of=lambda scope: self._receiving)
+        self._receiving: Receiving | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._core: subprocess.Popen[bytes] | None = None
+        self._stopping = False
+        self.core_failed = False  # the core exited on its own: the service exits with an error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._ingest(scope, receive, send)
+        # websockets: none served
+
+    # ---------------------------------------------------------------- lifespan
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self._start()
+                except Exception as exc:
+                    log.exception("the front could not start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                watcher = asyncio.create_task(self._watch_core())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._stopping = True
+                watcher.cancel()
+                await asyncio.get_running_loop().run_in_executor(None, self._stop)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _start(self) -> None:
+        self._lock = DataDirLock(self.settings.data_dir)
+        self._lock.acquire(wait=LOCK_WAIT_SECONDS)
+        try:
+            self._log = SqliteLog(self.settings.data_dir / "log.sqlite")
+            self._receiving = Receiving(self.settings, LineageReceiver(
+                self._log, EventValidator(), NoProjection()))
+            self._socket_dir = Path(tempfile.mkdtemp(prefix="dpgraph-core-"))
+            socket = self._socket_dir / "core.sock"  # short: a socket path has 107 bytes
+            self._client = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=str(socket)),
+                base_url="http://core", timeout=httpx.Timeout(None))
+            self._core = subprocess.Popen(
+                [sys.executable, "-m", "dpgraph.cli", *self._core_command,
+                 "--core-socket", str(socket), "--core-parent", str(os.getpid())],
+                pass_fds=(self._lock.fileno(),))
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def _watch_core(self) -> None:
+        """A core that exits on its own (it could not open the stores) stops the service."""
+        assert self._core is not None
+        while self._core.poll() is None:
+            await asyncio.sleep(0.5)
+        if not self._stopping:
+            log.error("the core process exited with %s; stopping", self._core.returncode)
+            self.core_failed = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def _stop(self) -> None:
+        if self._receiving is not None:
+            self._receiving.lineage.close()  # commits what is queued
+        if self._core is not None and self._core.poll() is None:
+            self._core.send_signal(signal.SIGTERM)
+            try:
+                self._core.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.error("the core did not stop in %.0f s; killing it", STOP_SECONDS)
+                self._core.kill()
+                self._core.wait()
+        self._log.close()
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
+        self._lock.release()
+
+    # ---------------------------------------------------------------- forwarding
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self._client is not None
+        body = bytearray()
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        path = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            path += b"?" + scope["query_string"]
+        headers = [(k, val) for k, val in scope["headers"] if k.lower() not in _HOP]
+        request = self._client.build_request(scope["method"], path.decode("latin-1"),
+                                             headers=headers, content=bytes(body))
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TransportError:
+            starting = self._core is not None and self._core.poll() is None
+            await problems.render(ServiceStarting(
+                "the core process is starting (loading its indexes, catching up with the "
+                "log); lineage events are acknowledged meanwhile, retry this shortly"
+                if starting else "the core process is not running"))(scope, receive, send)
+            return
+        try:
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": [(k, val) for k, val in response.headers.raw
+                                    if k.lower() not in _HOP]})
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+
+def die_with_parent(parent: int) -> None:
+    """In the core: be killed when the front dies, however it dies (Linux; elsewhere the
+    inherited lock still keeps a second service from starting beside an orphaned core)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the request above
+        os._exit(1)
+

@@ -1,0 +1,115 @@
+"""`dpgraph serve` as two processes: the ingest front acknowledges lineage events, the core it
+starts projects them and answers everything else (forwarded over a Unix socket)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from procs import Server, wait_projected
+
+SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
+                             Path(__file__).resolve().parents[2] / "shared"))
+EVENT = sorted((SHARED / "corpus" / "openlineage" / "valid").rglob("*.json"))[0]
+
+
+def core_of(server: Server) -> int:
+    assert server.proc is not None
+    pid = server.proc.pid
+    (core,) = (int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    return core
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def event(n: int) -> bytes:
+    body = json.loads(EVENT.read_bytes())
+    body["run"]["runId"] = f"00000000-0000-4000-8000-{n:012d}"
+    return json.dumps(body).encode()
+
+
+def post(server: Server, body: bytes) -> httpx.Response:
+    return server.post("/api/v1/lineage", content=body,
+                       headers={"Content-Type": "application/json"})
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "data", tmp_path)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.kill()
+
+
+def test_events_are_acknowledged_while_the_core_cannot_answer(server: Server) -> None:
+    core = core_of(server)
+    os.kill(core, signal.SIGSTOP)  # the core answers nothing, projects nothing
+    try:
+        answers = [post(server, event(n)) for n in range(5)]
+        assert [r.status_code for r in answers] == [201] * 5
+        assert post(server, event(0)).status_code == 200  # a retry: stored once
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(server.url + "/health", timeout=1)  # forwarded to the stopped core
+    finally:
+        os.kill(core, signal.SIGCONT)
+    offsets = wait_projected(server)
+    assert offsets["log"] == offsets["projected"] == 5
+    ns = json.loads(EVENT.read_bytes())["job"]["namespace"]
+    jobs = server.get(f"/api/v1/namespaces/{quote(ns, safe='')}/jobs").json()
+    assert jobs["totalCount"] == 1  # read through the front once the core answers again
+
+
+def test_requests_reach_the_core_and_answers_come_back_unchanged(server: Server) -> None:
+    assert post(server, event(1)).status_code == 201
+    wait_projected(server)
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    csv = server.get("/sparql?query=" + quote(query), headers={"Accept": "text/csv"})
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "n" and int(csv.text.splitlines()[1]) > 10
+    refused = server.get("/sparql?query=" + quote(query), headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+    missing = server.get("/api/v1/namespaces/no%2Fsuch/jobs/x")
+    assert missing.status_code == 404 and missing.json()["status"] == 404
+    form = server.post("/sparql", data={"query": query},
+                       headers={"Accept": "application/sparql-results+json"})
+    assert form.status_code == 200 and form.json()["results"]["bindings"]
+
+
+def test_a_killed_front_takes_its_core_along_and_a_restart_takes_over(server: Server) -> None:
+    assert post(server, event(2)).status_code == 201
+    core = core_of(server)
+    server.kill()  # SIGKILL the front only
+    deadline = time.monotonic() + 10
+    while alive(core) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(core), "the core outlived its front"
+    server.start()  # the data directory's lock is free again
+    offsets = wait_projected(server)
+    assert offsets["log"] == offsets["projected"] == 1
+
+
+def test_a_core_that_dies_stops_the_service_with_an_error(server: Server) -> None:
+    assert post(server, event(3)).status_code == 201
+    os.kill(core_of(server), signal.SIGKILL)
+    assert server.proc is not None
+    assert server.proc.wait(timeout=30) != 0
+    assert "the core process exited" in server.output()
+    server.proc = None
+    server.start()
+    assert wait_projected(server)["projected"] == 1
