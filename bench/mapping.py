@@ -117,6 +117,10 @@ def golden_calls(validator: EventValidator) -> list[tuple[str, Any, dict[str, An
             patched = patch_template(event)
             if patched is not None:
                 out.append((f"{name}#patched", patched, kwargs))
+        if name.startswith("facet_examples/"):
+            for label, wrapped in facet_events(name, data):
+                digest = hashlib.sha256(label.encode()).hexdigest()
+                out.append((label, wrapped, {"event_id": digest, "received_at": RECEIVED_AT}))
     return out
 
 
@@ -131,6 +135,25 @@ def patch_template(event: dict[str, Any]) -> dict[str, Any] | None:
     if patched == event:
         return None
     return patched
+
+
+def facet_events(name: str, facets: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A spec facet example (``facet_examples/``, ``{facet name: facet}``) put in every facet
+    slot of a RunEvent, and in a JobEvent and a DatasetEvent."""
+    ds = {"namespace": "postgres://db:5432", "name": "shop.public.orders"}
+    base = {"eventTime": "2024-05-06T07:08:09Z", "producer": "https://example.com/p",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"}
+    run_event = {**base, "eventType": "COMPLETE",
+                 "run": {"runId": "0190b2a1-0000-7000-8000-000000000002", "facets": facets},
+                 "job": {"namespace": "jobs", "name": "etl", "facets": facets},
+                 "inputs": [{**ds, "facets": facets, "inputFacets": facets}],
+                 "outputs": [{**ds, "facets": facets, "outputFacets": facets},
+                             {"namespace": "s3://lake", "name": "gold/orders", "facets": facets}]}
+    return [(f"{name}#run", copy.deepcopy(run_event)),
+            (f"{name}#job", {**base, "job": {"namespace": "jobs", "name": "etl",
+                                              "facets": copy.deepcopy(facets)},
+                             "inputs": [copy.deepcopy(ds)]}),
+            (f"{name}#dataset", {**base, "dataset": {**ds, "facets": copy.deepcopy(facets)}})]
 
 
 def golden(validator: EventValidator) -> dict[str, list[str] | str]:
