@@ -57,6 +57,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -79,12 +80,19 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+# Already the form utc_datetime returns (the log's recordedAt always is): only to be checked.
+_UTC_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
 def utc_datetime(value: str) -> str:
     """An RFC 3339 / ISO 8601 date-time as UTC ``xsd:dateTime`` text (microseconds, ``Z``).
 
     A time without offset is taken as UTC (real producers send those). The same form as the
     ``event_time`` the receiver stores in the log, so both sort alike.
     """
+    if _UTC_FORM.fullmatch(value):
+        dt.datetime.fromisoformat(value)  # raises ValueError for a day or hour out of range
+        return value
     parsed = dt.datetime.fromisoformat(value.strip().upper())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
