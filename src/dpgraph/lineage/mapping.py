@@ -315,24 +315,26 @@ class _Mapper:
         self.event_iri = self.event.value
         self.invalid = invalid_facets
         self.quads: list[Quad] = []
-        self._namespaces: set[str] = set()
+        self._append = self.quads.append
+        self._namespaces: dict[str, NamedNode] = {}
         self._datasets: dict[tuple[str, str], NamedNode] = {}
         self._jobs: dict[tuple[str, str], NamedNode] = {}
         self._runs: dict[str, NamedNode] = {}
         self._schema_fields: set[str] = set()
+        self._ref_fields: dict[str, NamedNode] = {}  # fields named by reference
         self._column_lineage: list[tuple[_Use, dict[str, Any]]] = []
         self._raw: dict[str, str] = {}
 
     def add(self, s: NamedNode, p: NamedNode, o: Obj | None) -> None:
         if o is not None:
-            self.quads.append(Quad(s, p, o, self.graph))
+            self._append(Quad(s, p, o, self.graph))
 
     # --- identities -----------------------------------------------------------------------
 
     def namespace(self, ns: str) -> NamedNode:
-        node = iris.namespace(ns)
-        if ns not in self._namespaces:
-            self._namespaces.add(ns)
+        node = self._namespaces.get(ns)
+        if node is None:
+            node = self._namespaces[ns] = iris.namespace(ns)
             self.add(node, v.RDF_TYPE, v.LINEAGE_NAMESPACE)
             self.add(node, v.DCT_IDENTIFIER, Literal(ns))
         return node
@@ -376,7 +378,10 @@ class _Mapper:
     def field(self, ds: NamedNode, path: str) -> NamedNode:
         """A field named by reference (column lineage, metrics) rather than by a schema."""
         field_iri = iris.field_iri(ds.value, path)
-        node = NamedNode(field_iri)
+        node = self._ref_fields.get(field_iri)
+        if node is not None:  # named before: nothing to add (a schema since changes no quad)
+            return node
+        node = self._ref_fields[field_iri] = NamedNode(field_iri)
         self.add(node, v.RDF_TYPE, v.FIELD)
         self.add(ds, v.HAS_FIELD, node)
         if field_iri not in self._schema_fields:
