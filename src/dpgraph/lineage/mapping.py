@@ -183,23 +183,49 @@ _META = frozenset({"_producer", "_schemaURL"})
 Shape = Any
 
 
-def _covered(value: Any, shape: Shape, top: bool = False) -> bool:
-    if value is None or shape is _NESTED:
-        return True
-    if isinstance(shape, dict):
+Check = Callable[[Any], bool]
+
+
+def _always(value: Any) -> bool:
+    return True
+
+
+def _checker(shape: Shape, memo: dict[tuple[int, bool], Check], top: bool = False) -> Check:
+    """Whether a value has ``shape`` (``top``: a facet, whose metadata keys are skipped), as a
+    function built once per shape: walking the shape on every facet cost more than the check."""
+    if shape is _NESTED:
+        return _always
+    if isinstance(shape, list):
+        item_check = _checker(shape[0], memo)
+        return lambda value: value is None or (isinstance(value, list)
+                                               and all(map(item_check, value)))
+    if not isinstance(shape, dict):
+        return lambda value: value is None or bool(shape(value))
+    key = (id(shape), top)
+    if key in memo:  # a recursive shape (nested schema fields)
+        return memo[key]
+    skip = _META if top else frozenset()
+    subs: dict[str, Check] = {}
+    anykey: Check | None = None
+
+    def check(value: Any) -> bool:
+        if value is None:
+            return True
         if not isinstance(value, dict):
             return False
-        anykey = shape.get("*")
-        for key, item in value.items():
-            if top and key in _META:
+        for k, item in value.items():
+            if k in skip:
                 continue
-            sub = shape.get(key, anykey)
-            if sub is None or not _covered(item, sub):
+            sub = subs.get(k, anykey)
+            if sub is None or not sub(item):
                 return False
         return True
-    if isinstance(shape, list):
-        return isinstance(value, list) and all(_covered(item, shape[0]) for item in value)
-    return bool(shape(value))
+
+    memo[key] = check
+    subs.update((k, _checker(sub, memo)) for k, sub in shape.items() if k != "*")
+    if "*" in shape:
+        anykey = _checker(shape["*"], memo)
+    return check
 
 
 _FIELD_SHAPE: dict[str, Shape] = {
@@ -251,6 +277,10 @@ SHAPES: dict[str, Shape] = {
     "processing_engine": {"version": _is_str, "name": _is_str,
                           "openlineageAdapterVersion": _is_str},
 }
+
+_memo: dict[tuple[int, bool], Check] = {}
+_COVERED = {name: _checker(shape, _memo, top=True) for name, shape in SHAPES.items()}
+del _memo
 
 _COLUMN_METRICS = (
     ("nullCount", "null-count"), ("distinctCount", "distinct-count"), ("sum", "sum"),
@@ -507,7 +537,7 @@ class _Mapper:
                 self.raw(subject, slot, name, facet)
                 continue
             handler(self, arg, facet, ptr)
-            if not _covered(facet, SHAPES[name], top=True):
+            if not _COVERED[name](facet):
                 self.raw(subject, slot, name, facet)
 
     def raw(self, subject: NamedNode, slot: str, name: str, facet: Any) -> None:
