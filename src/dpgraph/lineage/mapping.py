@@ -191,16 +191,17 @@ def _always(value: Any) -> bool:
 
 
 def _checker(shape: Shape, memo: dict[tuple[int, bool], Check], top: bool = False) -> Check:
-    """Whether a value has ``shape`` (``top``: a facet, whose metadata keys are skipped), as a
-    function built once per shape: walking the shape on every facet cost more than the check."""
+    """Whether a value other than None has ``shape`` (``top``: a facet, whose metadata keys are
+    skipped), as a function built once per shape: walking the shape on every facet cost more
+    than the check. A leaf is its predicate: the callers skip None values."""
     if shape is _NESTED:
         return _always
     if isinstance(shape, list):
         item_check = _checker(shape[0], memo)
-        return lambda value: value is None or (isinstance(value, list)
-                                               and all(map(item_check, value)))
+        return lambda value: isinstance(value, list) and all(
+            item_check(item) for item in value if item is not None)
     if not isinstance(shape, dict):
-        return lambda value: value is None or bool(shape(value))
+        return shape
     key = (id(shape), top)
     if key in memo:  # a recursive shape (nested schema fields)
         return memo[key]
@@ -209,15 +210,11 @@ def _checker(shape: Shape, memo: dict[tuple[int, bool], Check], top: bool = Fals
     anykey: Check | None = None
 
     def check(value: Any) -> bool:
-        if value is None:
-            return True
         if not isinstance(value, dict):
             return False
         for k, item in value.items():
-            if k in skip:
-                continue
             sub = subs.get(k, anykey)
-            if sub is None or not sub(item):
+            if (sub is None or (item is not None and not sub(item))) and k not in skip:
                 return False
         return True
 
