@@ -342,7 +342,6 @@ class _Mapper:
         self.event_iri = self.event.value
         self.invalid = invalid_facets
         self.quads: list[Quad] = []
-        self._append = self.quads.append
         self._namespaces: dict[str, NamedNode] = {}
         self._datasets: dict[tuple[str, str], NamedNode] = {}
         self._jobs: dict[tuple[str, str], NamedNode] = {}
@@ -354,7 +353,7 @@ class _Mapper:
 
     def add(self, s: NamedNode, p: NamedNode, o: Obj | None) -> None:
         if o is not None:
-            self._append(Quad(s, p, o, self.graph))
+            self.quads.append(Quad(s, p, o, self.graph))
 
     # --- identities -----------------------------------------------------------------------
 
