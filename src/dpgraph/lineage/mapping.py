@@ -430,7 +430,8 @@ class _Mapper:
         self.add(ev, v.SCHEMA_URL, _uri(event.get("schemaURL")))
         for i, warning in enumerate(warnings or ()):
             self.warning(i, warning)
-        extra = {k: val for k, val in event.items() if k not in _KNOWN_KEYS[kind]}
+        known = _KNOWN_KEYS[kind]
+        extra = {k: val for k, val in event.items() if k not in known}
         if extra:
             self.add(ev, v.ADDITIONAL_PROPERTIES, Literal(canonical_json(extra),
                                                           datatype=v.RDF_JSON))
