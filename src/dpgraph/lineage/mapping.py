@@ -60,6 +60,7 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Quad
@@ -292,6 +293,12 @@ _KNOWN_KEYS = {
 }
 
 
+@lru_cache(maxsize=65536)  # a dataset's fields recur event after event
+def _field(dataset_iri: str, path: str) -> tuple[str, NamedNode]:
+    iri = iris.field_iri(dataset_iri, path)
+    return iri, NamedNode(iri)
+
+
 class _Run:
     """A run being described, with its job (for the parent facet's parentJob link)."""
 
@@ -347,7 +354,7 @@ class _Mapper:
         self._jobs: dict[tuple[str, str], NamedNode] = {}
         self._runs: dict[str, NamedNode] = {}
         self._schema_fields: set[str] = set()
-        self._ref_fields: dict[str, NamedNode] = {}  # fields named by reference
+        self._ref_fields: set[str] = set()  # fields named by reference
         self._column_lineage: list[tuple[_Use, dict[str, Any]]] = []
         self._raw: dict[str, str] = {}
 
@@ -403,11 +410,10 @@ class _Mapper:
 
     def field(self, ds: NamedNode, path: str) -> NamedNode:
         """A field named by reference (column lineage, metrics) rather than by a schema."""
-        field_iri = iris.field_iri(ds.value, path)
-        node = self._ref_fields.get(field_iri)
-        if node is not None:  # named before: nothing to add (a schema since changes no quad)
+        field_iri, node = _field(ds.value, path)
+        if field_iri in self._ref_fields:  # named before: nothing to add (nor since a schema)
             return node
-        node = self._ref_fields[field_iri] = NamedNode(field_iri)
+        self._ref_fields.add(field_iri)
         self.add(node, v.RDF_TYPE, v.FIELD)
         self.add(ds, v.HAS_FIELD, node)
         if field_iri not in self._schema_fields:
@@ -640,9 +646,8 @@ class _Mapper:
             if not isinstance(name, str):
                 continue
             path = f"{prefix}.{name}" if parent is not None else name
-            field_iri = iris.field_iri(use.ds_iri, path)
+            field_iri, node = _field(use.ds_iri, path)
             self._schema_fields.add(field_iri)
-            node = NamedNode(field_iri)
             self.add(node, v.RDF_TYPE, v.FIELD)
             self.add(use.ds, v.HAS_FIELD, node)
             self.add(node, v.FIELD_NAME, Literal(name))
