@@ -9,10 +9,13 @@ caches of run IRIs do not flatter the figures; ``--same-run-ids`` maps the same 
 pass. Prints µs/event and quads/event.
 
 ``--write-golden`` / ``--check-golden`` save or compare the exact output (``str`` of every
-quad, in order) for every JSON file of the corpus (accepted or not, and once more with every
-facet marked invalid, so the raw-facet path is covered too): a check that an optimisation of
-the mapping changed nothing. Not a test: run it by hand, e.g.
-``PYTHONPATH=src python bench/mapping.py --passes 20``.
+quad, in order, or the exception) for every JSON file of the corpus, accepted or not, once more
+with every facet marked invalid and receiver warnings (the raw-facet path), templates from
+``partial/`` given an eventTime and runId, and every spec facet example in each facet slot: a
+check that an optimisation of the mapping changed nothing (write the file with the code before
+the change). Not a test: run it by hand, e.g.
+``PYTHONPATH=src python bench/mapping.py --passes 20``; ``--profile`` runs the passes under
+cProfile (mapping only).
 """
 
 from __future__ import annotations
@@ -79,16 +82,20 @@ def with_fresh_run_id(call: Call) -> Call:
     return event, {**kwargs, "event_id": hashlib.sha256(text.encode()).hexdigest()}
 
 
-def bench(calls: list[Call], passes: int, fresh: bool) -> None:
+def bench(calls: list[Call], passes: int, fresh: bool, profiler: Any = None) -> None:
     quads = sum(len(event_to_quads(e, **kw)) for e, kw in calls)  # warm-up, counts
     per_pass = []
     for _ in range(passes):
         batch = [with_fresh_run_id(c) for c in calls] if fresh else calls
         gc.collect()
+        if profiler is not None:
+            profiler.enable()
         t0 = time.perf_counter()
         for event, kwargs in batch:
             event_to_quads(event, **kwargs)
         per_pass.append((time.perf_counter() - t0) / len(batch) * 1e6)
+        if profiler is not None:
+            profiler.disable()
     print(f"events: {len(calls)}, passes: {passes}, "
           f"runIds: {'fresh each pass' if fresh else 'same each pass'}")
     print(f"quads/event: {quads / len(calls):.1f}")
@@ -203,9 +210,7 @@ def main() -> None:
         import cProfile
         import pstats
         profiler = cProfile.Profile()
-        profiler.enable()
-        bench(calls, args.passes, not args.same_run_ids)
-        profiler.disable()
+        bench(calls, args.passes, not args.same_run_ids, profiler)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
     bench(calls, args.passes, not args.same_run_ids)
