@@ -68,12 +68,12 @@ def event_graph_iri(event_id: str) -> str:
     return f"{ID_NS}graph/lineage-event/{segment(event_id)}"
 
 
-@lru_cache(maxsize=65536)  # NamedNodes are immutable; making one checks the IRI
+@lru_cache(maxsize=8192)  # NamedNodes are immutable; making one checks the IRI
 def namespace(ns: str) -> NamedNode:
     return NamedNode(namespace_iri(ns))
 
 
-@lru_cache(maxsize=65536)  # NamedNodes are immutable; making one checks the IRI
+@lru_cache(maxsize=8192)  # NamedNodes are immutable; making one checks the IRI
 def job(ns: str, name: str) -> NamedNode:
     return NamedNode(job_iri(ns, name))
 
@@ -82,7 +82,7 @@ def run(run_id: str) -> NamedNode:
     return NamedNode(run_iri(run_id))
 
 
-@lru_cache(maxsize=65536)  # NamedNodes are immutable; making one checks the IRI
+@lru_cache(maxsize=8192)  # NamedNodes are immutable; making one checks the IRI
 def dataset(ns: str, name: str) -> NamedNode:
     return NamedNode(dataset_iri(ns, name))
 

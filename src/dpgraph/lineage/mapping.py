@@ -293,7 +293,7 @@ _KNOWN_KEYS = {
 }
 
 
-@lru_cache(maxsize=65536)  # a dataset's fields recur event after event
+@lru_cache(maxsize=8192)  # a dataset's fields recur event after event
 def _field(dataset_iri: str, path: str) -> tuple[str, NamedNode]:
     iri = iris.field_iri(dataset_iri, path)
     return iri, NamedNode(iri)
