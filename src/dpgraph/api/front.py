@@ -54,7 +54,7 @@ _HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade"
 PR_SET_PDEATHSIG = 1
 
 
-class Receiving:
+class FrontRuntime:
     """The part of a runtime the lineage POSTs need, for :class:`IngestFront`."""
 
     def __init__(self, settings: Settings, lineage: LineageReceiver) -> None:
@@ -69,7 +69,7 @@ class Front:
         self.settings = settings
         self._core_command = list(core_command)
         self._ingest = IngestFront(self._forward, runtime_of=lambda scope: self._receiving)
-        self._receiving: Receiving | None = None
+        self._receiving: FrontRuntime | None = None
         self._client: httpx.AsyncClient | None = None
         self._core: subprocess.Popen[bytes] | None = None
         self._stopping = False
@@ -107,7 +107,7 @@ class Front:
         self._lock.acquire(wait=LOCK_WAIT_SECONDS)
         try:
             self._log = SqliteLog(self.settings.data_dir / "log.sqlite")
-            self._receiving = Receiving(self.settings, LineageReceiver(
+            self._receiving = FrontRuntime(self.settings, LineageReceiver(
                 self._log, EventValidator(), NoProjection()))
             self._socket_dir = Path(tempfile.mkdtemp(prefix="dpgraph-core-"))
             socket = self._socket_dir / "core.sock"  # short: a socket path has 107 bytes
