@@ -34,10 +34,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
-from starlette.types import Message, Receive, Scope, Send
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from dpgraph.api import problems
-from dpgraph.api.ingest_asgi import IngestFront
+from dpgraph.api.ingest_asgi import IngestFront, body_chunks
 from dpgraph.errors import ServiceStarting
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
@@ -150,20 +151,16 @@ class Front:
     # ---------------------------------------------------------------- forwarding
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self._client is not None
-        body = bytearray()
-        while True:
-            message: Message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        try:
+            body = b"".join([chunk async for chunk in body_chunks(receive)])
+        except ClientDisconnect:
+            return  # nobody to answer
         path = scope.get("raw_path") or scope["path"].encode()
         if scope.get("query_string"):
             path += b"?" + scope["query_string"]
         headers = [(k, val) for k, val in scope["headers"] if k.lower() not in _HOP]
         request = self._client.build_request(scope["method"], path.decode("latin-1"),
-                                             headers=headers, content=bytes(body))
+                                             headers=headers, content=body)
         try:
             response = await self._client.send(request, stream=True)
         except httpx.TransportError:

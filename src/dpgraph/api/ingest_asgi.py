@@ -21,7 +21,7 @@ from dpgraph.api.deps import collect_body
 from dpgraph.api.routes_lineage import Receiving, answer_batch, answer_event, decode_event_body
 from dpgraph.runtime import Runtime
 
-Answer = Callable[[Any, bytes], Awaitable[Response]]
+Answer = Callable[[Receiving, bytes], Awaitable[Response]]
 ROUTES: dict[str, Answer] = {"/api/v1/lineage": answer_event,
                              "/api/v1/lineage/batch": answer_batch}
 
@@ -51,7 +51,7 @@ async def _serve(answer: Answer, rt: Receiving, scope: Scope, receive: Receive,
     headers = _headers(scope)
     limit = rt.settings.max_body_bytes
     try:
-        body = await collect_body(_chunks(receive), headers.get("content-length"), limit)
+        body = await collect_body(body_chunks(receive), headers.get("content-length"), limit)
         body = decode_event_body(body, headers.get("content-type"),
                                  headers.get("content-encoding"), limit)
         response = await answer(rt, body)
@@ -75,7 +75,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 _WANTED = frozenset({"content-length", "content-type", "content-encoding"})
 
 
-async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message: Any = await receive()
         if message["type"] == "http.disconnect":

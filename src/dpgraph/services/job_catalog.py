@@ -26,8 +26,8 @@ from dpgraph.log.sqlite_log import LogRecord
 from dpgraph.services.lineage_entities import JOB_FACET_TERMS, Props
 from dpgraph.services.lineage_graph import parse_time
 from dpgraph.services.log_follower import LogFollower
+from dpgraph.services.projector import LINEAGE_EVENT
 
-LINEAGE_EVENT = "lineage.event"
 # The predicates a job resource reads (see LineageReader._jobs).
 JOB_PROPS = frozenset({*(p.value for p in JOB_FACET_TERMS), v.HAS_OWNERSHIP.value,
                        v.PARENT_JOB.value})
@@ -44,8 +44,8 @@ class JobHistory:
 
     def copy(self) -> JobHistory:
         return JobHistory(self.first, self.last,
-                        {p: (t, list(objs)) for p, (t, objs) in self.props.items()},
-                        dict(self.raw))
+                          {p: (t, list(objs)) for p, (t, objs) in self.props.items()},
+                          dict(self.raw))
 
 
 class JobCatalog(LogFollower):

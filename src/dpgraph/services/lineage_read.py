@@ -93,8 +93,8 @@ class JobRuns(Protocol):
 # A job resource's inputs: current lineage, facet terms, raw facets, first and last event
 # times, latest run.
 JobResourceInputs = tuple[dict[str, JobLineage], dict[str, Props],
-                 dict[str, dict[str, tuple[dt.datetime, Any]]],
-                 dict[str, tuple[str | None, str | None]], dict[str, str]]
+                          dict[str, dict[str, tuple[dt.datetime, Any]]],
+                          dict[str, tuple[str | None, str | None]], dict[str, str]]
 
 
 class LineageReader:
@@ -297,7 +297,8 @@ class LineageReader:
                  ) -> dict[str, Any]:
         self._sync()
         job = self._job(ns, name)
-        if self._catalog is not None and self._runs is not None:
+        if self._catalog is not None:
+            assert self._runs is not None  # set together
             runs = self._runs.runs_of(job)
         else:
             runs = self._runs_of([job]).get(job, [])

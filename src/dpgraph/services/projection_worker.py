@@ -85,7 +85,8 @@ class ProjectionWorker:
     def wait_for_log(self) -> None:
         """Wait until the graph holds everything the log held when called."""
         head = self._log.head()
-        self.submit(head)  # records another process appended: no need to wait for a poll
+        if self._poll is not None:
+            self.submit(head)  # records another process appended: no need to wait for a poll
         self.wait_for(head)
 
     def _run(self) -> None:
