@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -34,6 +35,19 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 def demo_runtime(runtime: Runtime) -> Runtime:
     load_demo(runtime.registry, runtime.artefacts.examples)
     return runtime
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    """A `dpgraph serve` process on a fresh data directory (modules may define their own)."""
+    from procs import Server  # procs imports this module: imported when first used
+
+    srv = Server(tmp_path / "data", tmp_path)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.kill()
 
 
 @pytest.fixture

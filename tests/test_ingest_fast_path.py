@@ -267,16 +267,6 @@ def test_stored_text_and_digest_are_the_canonical_json_of_every_corpus_event() -
 
 
 # ---------------------------------------------------------------- real HTTP
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "data", tmp_path)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.kill()
-
-
 def test_the_front_over_real_http(server: Server) -> None:
     a, b, c, d, *_ = small_events()
     with httpx.Client(base_url=server.url, timeout=30) as http:

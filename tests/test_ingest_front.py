@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -44,16 +43,6 @@ def event(n: int) -> bytes:
 def post(server: Server, body: bytes) -> httpx.Response:
     return server.post("/api/v1/lineage", content=body,
                        headers={"Content-Type": "application/json"})
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "data", tmp_path)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.kill()
 
 
 def test_events_are_acknowledged_while_the_core_cannot_answer(server: Server) -> None:

@@ -9,7 +9,6 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,16 +194,6 @@ def test_group_commit_under_concurrency_stores_each_event_once(tmp_path: Path) -
 
 
 # ---------------------------------------------------------------- real processes
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "data", tmp_path)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.kill()
-
-
 def test_openlineage_python_client_posts_with_and_without_gzip(server: Server) -> None:
     from openlineage.client import OpenLineageClient
     from openlineage.client.event_v2 import Dataset, Job, Run, RunEvent, RunState
