@@ -27,3 +27,9 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def service_rss(pid: int) -> str:
+    """RSS of `dpgraph serve`: its ingest front (``pid``) and the core process behind it."""
+    front, core = rss_mib(pid), sum(rss_mib(c) for c in children(pid))
+    return f"{front + core:.0f} MiB (front {front:.0f}, core {core:.0f})"

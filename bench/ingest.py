@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import children, free_port, rss_mib
+from common import free_port, service_rss
 
 SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
                              Path(__file__).resolve().parents[2] / "shared"))
@@ -126,10 +126,7 @@ def main() -> None:
             print(f"projection: lag at end of load {at_stop['log'] - at_stop['projected']} "
                   f"events; all {now['projected'] - start['projected']} projected after "
                   f"{total_seconds:.1f} s = {acked / total_seconds:.0f} events/s end to end")
-            cores = children(server.pid)  # the core process behind the ingest front
-            core_rss = sum(rss_mib(c) for c in cores)
-            print(f"server RSS: {rss_mib(server.pid) + core_rss:.0f} MiB "
-                  f"(front {rss_mib(server.pid):.0f}, core {core_rss:.0f})")
+            print(f"server RSS: {service_rss(server.pid)}")
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import free_port, percentile, rss_mib
+from common import free_port, percentile, service_rss
 
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.log.sqlite_log import SqliteLog
@@ -197,12 +197,6 @@ def load(log_path: Path, dag: list[Job], rng: random.Random) -> tuple[int, int, 
     finally:
         log.close()
     return count, log_path.stat().st_size, time.perf_counter() - started
-
-
-
-
-
-
 
 
 def size_mb(path: Path) -> float:
@@ -393,7 +387,7 @@ def main() -> None:
             print(f"column lineage depth {DEPTH} of {WIDE_NAME}, {args.column_runs} read(s): "
                   f"{', '.join(f'{c:.0f}' for c in col)} ms (p50 {statistics.median(col):.0f}"
                   f" ms); {col_nodes} nodes, {col_edges} edges  [target < 250 ms]")
-            print(f"server RSS after the reads: {rss_mib(pid):.0f} MiB")
+            print(f"server RSS after the reads: {service_rss(pid)}")
         if args.profile:
             profile(settings, slowest[0], wide_node)
     finally:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 from pyoxigraph import Literal, QuerySolutions
@@ -241,9 +241,10 @@ class Aliases:
 # --- job versions and edges ------------------------------------------------------------------
 
 
-@dataclass
-class Edge:
-    """A current input (``direction == "in"``) or output of a job, to a canonical dataset."""
+class Edge(NamedTuple):
+    """A current input (``direction == "in"``) or output of a job, to a canonical dataset.
+
+    A tuple, so that the lineage index can cache its fields as a plain tuple (see there)."""
 
     job: str
     direction: str
