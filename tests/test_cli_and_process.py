@@ -165,7 +165,7 @@ def test_acknowledged_writes_survive_stop_replay_and_restart(server: Server) -> 
     assert replay.stdout.startswith(f"ok: replayed {head} log records")
 
     server.start(demo=False)
-    assert server.offsets() == {"log": head, "projected": head, "search": head}
+    assert server.offsets() == {"log": head, "projected": head, "search": head, "cypher": head}
     assert server.products() == before
     consent = server.get("/api/v1/products/customer-consent").json()
     assert consent["lifecycleStatus"] == "deprecated"

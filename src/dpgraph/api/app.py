@@ -72,6 +72,7 @@ def create_app(settings: Settings, *, core: bool = False) -> FastAPI:
     def health(request: Request) -> dict[str, Any]:
         rt: Runtime = request.app.state.runtime
         return {"status": "ok", "version": __version__, "store": settings.store,
-                "offsets": {**rt.registry.offsets(), "search": rt.search_index.offset}}
+                "offsets": {**rt.registry.offsets(), "search": rt.search_index.offset,
+                            "cypher": rt.cypher_view.offset}}
 
     return app
