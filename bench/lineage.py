@@ -199,6 +199,23 @@ def load(log_path: Path, dag: list[Job], rng: random.Random) -> tuple[int, int, 
     return count, log_path.stat().st_size, time.perf_counter() - started
 
 
+def write_and_project(settings: Settings, dag: list[Job], rng: random.Random) -> None:
+    count, log_bytes, seconds = load(settings.data_dir / "log.sqlite", dag, rng)
+    print(f"write path (validate + to_record + append_all by {BATCH}): {count} events, "
+          f"all valid against 2-0-2 without warnings "
+          f"({log_bytes / 1e6:.0f} MB log) in {seconds:.1f} s = {count / seconds:.0f} "
+          f"events/s")
+    wide = f"{WIDE_INPUTS * WIDE_INPUT_FIELDS:,} upstream fields"
+    print(f"wide dataset {WIDE_NAME}: {WIDE_OUTPUT_FIELDS} fields from {wide} of "
+          f"{WIDE_INPUTS} datasets, {WIDE_INPUTS * WIDE_INPUT_FIELDS:,} field edges")
+    t0 = time.perf_counter()
+    rt = open_runtime(settings)
+    seconds = time.perf_counter() - t0
+    rt.close()
+    print(f"projection on start: {count} events in {seconds:.1f} s = "
+          f"{count / seconds:.0f} events/s; store {size_mb(settings.data_dir / 'graph'):.0f} MB")
+
+
 def size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
@@ -318,6 +335,9 @@ def main() -> None:
     parser.add_argument("--column-runs", type=int, default=5,
                         help="times the wide dataset's column lineage is read")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="time the reads on the data directory a --keep run left (same "
+                             "--jobs and --seed), without writing and projecting it again")
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, profile the slowest lineage read and the column "
@@ -328,7 +348,7 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="dpgraph-lineage-bench-"))
-    data_dir = tmp / "data"
+    data_dir = args.reuse or tmp / "data"
     try:
         t0 = time.perf_counter()
         dag = generate(args.jobs, rng)
@@ -342,22 +362,13 @@ def main() -> None:
               f"{fan_in:.2f}, {cross:,} cross-domain; {args.jobs:,} outputs); "
               f"generated in {time.perf_counter() - t0:.1f} s")
 
-        count, log_bytes, seconds = load(data_dir / "log.sqlite", dag, rng)
-        print(f"write path (validate + to_record + append_all by {BATCH}): {count} events, "
-              f"all valid against 2-0-2 without warnings "
-              f"({log_bytes / 1e6:.0f} MB log) in {seconds:.1f} s = {count / seconds:.0f} "
-              f"events/s")
-        wide = f"{WIDE_INPUTS * WIDE_INPUT_FIELDS:,} upstream fields"
-        print(f"wide dataset {WIDE_NAME}: {WIDE_OUTPUT_FIELDS} fields from {wide} of "
-              f"{WIDE_INPUTS} datasets, {WIDE_INPUTS * WIDE_INPUT_FIELDS:,} field edges")
-
         settings = Settings(data_dir=data_dir)
-        t0 = time.perf_counter()
-        rt = open_runtime(settings)
-        seconds = time.perf_counter() - t0
-        rt.close()
-        print(f"projection on start: {count} events in {seconds:.1f} s = "
-              f"{count / seconds:.0f} events/s; store {size_mb(data_dir / 'graph'):.0f} MB")
+        if args.reuse:
+            for _ in events(dag, rng):  # the samples below are drawn after the events' draws
+                pass
+            print(f"reusing {data_dir}")
+        else:
+            write_and_project(settings, dag, rng)
 
         middle = [j.output for j in dag if LAYERS // 3 <= j.output[1] <= 2 * LAYERS // 3]
         picked = rng.sample(middle, min(len(middle), args.samples + 3))
@@ -405,9 +416,9 @@ def main() -> None:
         if args.profile:
             profile(settings, slowest[0], wide_node)
     finally:
-        if args.keep:
+        if args.keep and not args.reuse:
             print(f"data kept in {data_dir}")
-        else:
+        else:  # with --reuse, tmp holds the server's output only
             shutil.rmtree(tmp, ignore_errors=True)
 
 

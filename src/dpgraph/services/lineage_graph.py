@@ -338,8 +338,9 @@ class Adjacency(Protocol):
         """The current edges of each job, datasets canonical."""
         ...
 
-    def dataset_edges(self, datasets: Iterable[str]) -> dict[str, list[Edge]]:
-        """The current edges of any job touching each canonical dataset."""
+    def dataset_edges(self, datasets: Iterable[str], direction: str) -> dict[str, list[Edge]]:
+        """The current edges of the jobs reading (``direction == "in"``) or writing
+        (``"out"``) each canonical dataset, to that dataset."""
         ...
 
     def lineage_of(self, jobs: Iterable[str]) -> dict[str, JobLineage]:
@@ -365,24 +366,30 @@ class SparqlAdjacency:
     def job_edges(self, jobs: Iterable[str]) -> dict[str, list[Edge]]:
         return {j: lin.edges for j, lin in self.lineage_of(jobs).items()}
 
-    def dataset_edges(self, datasets: Iterable[str]) -> dict[str, list[Edge]]:
+    def dataset_edges(self, datasets: Iterable[str], direction: str) -> dict[str, list[Edge]]:
         datasets = set(datasets)
         members = {m: d for d in datasets for m in self.aliases.members(d)}
+        link = "dpg:hasInput" if direction == "in" else "dpg:hasOutput"
         candidates: set[str] = set()
         for batch in chunks(members):
             when = (f"?e dpg:eventTime ?t }} {time_filter('t', self._as_of)}"
                     if self._as_of else "}")
             for row in self._select(f"""{PREFIXES}
                 SELECT DISTINCT ?job WHERE {{ {values("ds", batch)}
-                    GRAPH ?g {{ {{ ?job dpg:hasInput ?ds }} UNION {{ ?job dpg:hasOutput ?ds }}
-                    {when} }}"""):
+                    GRAPH ?g {{ ?job {link} ?ds {when} }}"""):
                 candidates.add(row["job"].value)
-        out: dict[str, list[Edge]] = {d: [] for d in datasets}
-        for edges in self.job_edges(candidates).values():
-            for e in edges:
-                if e.dataset in out:
-                    out[e.dataset].append(e)
-        return out
+        return edges_to(datasets, direction, self.job_edges(candidates).values())
+
+
+def edges_to(datasets: set[str], direction: str, edges_of_jobs: Iterable[list[Edge]]
+             ) -> dict[str, list[Edge]]:
+    """Of the given jobs' edges, those in ``direction`` to each of ``datasets``."""
+    out: dict[str, list[Edge]] = {d: [] for d in datasets}
+    for edges in edges_of_jobs:
+        for e in edges:
+            if e.direction == direction and e.dataset in out:
+                out[e.dataset].append(e)
+    return out
 
 
 @dataclass
@@ -401,13 +408,16 @@ def traverse(start: str, kind: str, depth: int, adj: Adjacency) -> Subgraph:
     edges: dict[tuple[str, str, str], Edge] = {}
     for _ in range(depth):
         jobs = {n for d in frontier for n in frontier[d] if nodes[n] == "JOB"}
-        datasets = {n for d in frontier for n in frontier[d] if nodes[n] == "DATASET"}
         by_job = adj.job_edges(jobs) if jobs else {}
-        by_dataset = adj.dataset_edges(datasets) if datasets else {}
+        # upstream of a dataset: the jobs writing it; downstream: the jobs reading it
+        by_dataset = {d: adj.dataset_edges(datasets, "out" if d == "up" else "in")
+                      for d in frontier
+                      if (datasets := {n for n in frontier[d] if nodes[n] == "DATASET"})}
         nxt: dict[str, set[str]] = {"up": set(), "down": set()}
         for direction, members in frontier.items():
             for n in members:
-                for e in (by_job.get(n, []) if nodes[n] == "JOB" else by_dataset.get(n, [])):
+                for e in (by_job.get(n, []) if nodes[n] == "JOB"
+                          else by_dataset[direction].get(n, [])):
                     edges[(e.job, e.direction, e.dataset)] = e
                     # upstream of a job: its inputs; of a dataset: the jobs writing it
                     if nodes[n] == "JOB" and (e.direction == "in") == (direction == "up"):

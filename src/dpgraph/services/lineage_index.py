@@ -36,6 +36,7 @@ from dpgraph.services.lineage_graph import (
     Edge,
     JobLineage,
     dataset_of,
+    edges_to,
     parse_time,
 )
 
@@ -171,7 +172,8 @@ class LineageIndex:
     def _reset(self) -> None:
         self._seen: set[str] = set()
         self._jobs: dict[str, _Job] = {}
-        self._ds_jobs: dict[str, set[str]] = {}
+        # per direction ("in": read, "out": written), the jobs of each dataset
+        self._ds_jobs: dict[str, dict[str, set[str]]] = {"in": {}, "out": {}}
         self._links: set[tuple[str, str]] = set()
         self._neighbours: dict[str, set[str]] = {}
         self._canonical: dict[str, str] = {}
@@ -224,7 +226,7 @@ class LineageIndex:
             span = spans.get(edge)
             if span is None:
                 spans[edge] = (t, t)
-                self._ds_jobs.setdefault(edge[1], set()).add(job)
+                self._ds_jobs[edge[0]].setdefault(edge[1], set()).add(job)
             elif t < span[0] or t > span[1]:
                 spans[edge] = (min(span[0], t), max(span[1], t))
         self._cache.pop(job, None)
@@ -276,14 +278,21 @@ class LineageIndex:
         state = self._jobs.get(job)
         if state is None:
             return _NO_LINEAGE
-        merged: dict[tuple[str, str], list[dt.datetime]] = {}
-        for (direction, ds), (first, last) in state.spans.items():
-            span = merged.setdefault((direction, self._canon(ds)), [first, last])
-            span[0], span[1] = min(span[0], first), max(span[1], last)
-        out: _Cached = (state.best[2], tuple(
-            (job, direction, ds, *merged[(direction, ds)])
-            for direction, ds in sorted({(d, self._canon(ds)) for d, ds in state.current})),
-            tuple(sorted(set(state.current))))
+        reported = tuple(sorted(set(state.current)))
+        canonical = self._canonical
+        spans: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = state.spans
+        if any(ds in canonical for _, ds in spans):  # aliases: merge their spans
+            spans = {}
+            for (direction, ds), (first, last) in state.spans.items():
+                key = (direction, canonical.get(ds, ds))
+                span = spans.get(key)
+                spans[key] = (first, last) if span is None else (
+                    min(span[0], first), max(span[1], last))
+            current = sorted({(d, canonical.get(ds, ds)) for d, ds in reported})
+        else:
+            current = list(reported)
+        out: _Cached = (state.best[2],
+                        tuple((job, d, ds, *spans[(d, ds)]) for d, ds in current), reported)
         self._cache[job] = out
         return out
 
@@ -296,14 +305,16 @@ class LineageIndex:
             self._settle()
             return {j: self._copy(self._lineage(j)) for j in jobs}
 
-    def jobs_touching(self, datasets: Iterable[str]) -> set[str]:
-        """The jobs reading or writing any alias of the given canonical datasets."""
+    def jobs_of(self, datasets: Iterable[str], direction: str) -> set[str]:
+        """The jobs reading (``direction == "in"``) or writing (``"out"``) any alias of the
+        given canonical datasets."""
         jobs: set[str] = set()
         with self._lock:
             self._settle()
+            by_dataset = self._ds_jobs[direction]
             for d in datasets:
                 for m in self._members_of(d):
-                    jobs.update(self._ds_jobs.get(m, ()))
+                    jobs.update(by_dataset.get(m, ()))
         return jobs
 
 
@@ -344,10 +355,7 @@ class IndexAdjacency:
     def job_edges(self, jobs: Iterable[str]) -> dict[str, list[Edge]]:
         return {j: lin.edges for j, lin in self.lineage_of(jobs).items()}
 
-    def dataset_edges(self, datasets: Iterable[str]) -> dict[str, list[Edge]]:
-        out: dict[str, list[Edge]] = {d: [] for d in datasets}
-        for lin in self.lineage_of(self._index.jobs_touching(out)).values():
-            for e in lin.edges:
-                if e.dataset in out:
-                    out[e.dataset].append(e)
-        return out
+    def dataset_edges(self, datasets: Iterable[str], direction: str) -> dict[str, list[Edge]]:
+        datasets = set(datasets)
+        jobs = self._index.jobs_of(datasets, direction)
+        return edges_to(datasets, direction, self.job_edges(jobs).values())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any, Protocol
 
 from pyoxigraph import Literal, NamedNode, QuerySolutions
@@ -78,8 +79,7 @@ def _page(items: list[Any], limit: int, offset: int) -> list[Any]:
     return items[offset:offset + limit]
 
 
-def _edge_key(edge: dict[str, Any]) -> tuple[str, str]:
-    return edge["origin"], edge["destination"]
+_edge_key = itemgetter("origin", "destination")
 
 
 class JobRuns(Protocol):
@@ -213,18 +213,19 @@ class LineageReader:
             graph.append({"id": node_ids[n], "type": k, "data": data,
                           "inEdges": sorted(ins[n], key=_edge_key),
                           "outEdges": sorted(outs[n], key=_edge_key)})
-        return {"graph": sorted(graph, key=lambda x: x["id"])}
+        return {"graph": sorted(graph, key=itemgetter("id"))}
 
     @staticmethod
     def _lineage_job_data(job: str, lin: JobLineage) -> dict[str, Any]:
         ns, name = job_of(job)
-
-        def side(direction: str) -> list[dict[str, Any]]:
-            return [{**ids(*dataset_of(e.dataset)), "firstSeen": iso(e.first_seen),
-                     "lastSeen": iso(e.last_seen)} for e in lin.edges if e.direction == direction]
-
+        sides: dict[str, list[dict[str, Any]]] = {"in": [], "out": []}
+        for e in lin.edges:
+            ds_ns, ds_name = dataset_of(e.dataset)
+            sides[e.direction].append({"namespace": ds_ns, "name": ds_name,
+                                       "firstSeen": iso(e.first_seen),
+                                       "lastSeen": iso(e.last_seen)})
         return {"id": ids(ns, name), "namespace": ns, "name": name,
-                "currentVersion": lin.version, "inputs": side("in"), "outputs": side("out")}
+                "currentVersion": lin.version, "inputs": sides["in"], "outputs": sides["out"]}
 
     def column_lineage(self, node_id: str, depth: int = 20, with_downstream: bool = False
                        ) -> dict[str, Any]:
