@@ -405,7 +405,6 @@ def traverse(start: str, kind: str, depth: int, adj: Adjacency) -> Subgraph:
     nodes = {start: kind}
     seen = {"up": {start}, "down": {start}}
     frontier = {"up": {start}, "down": {start}}
-    edges: dict[tuple[str, str, str], Edge] = {}
     for _ in range(depth):
         jobs = {n for d in frontier for n in frontier[d] if nodes[n] == "JOB"}
         by_job = adj.job_edges(jobs) if jobs else {}
@@ -418,7 +417,6 @@ def traverse(start: str, kind: str, depth: int, adj: Adjacency) -> Subgraph:
             for n in members:
                 for e in (by_job.get(n, []) if nodes[n] == "JOB"
                           else by_dataset[direction].get(n, [])):
-                    edges[(e.job, e.direction, e.dataset)] = e
                     # upstream of a job: its inputs; of a dataset: the jobs writing it
                     if nodes[n] == "JOB" and (e.direction == "in") == (direction == "up"):
                         other, other_kind = e.dataset, "DATASET"
@@ -433,13 +431,12 @@ def traverse(start: str, kind: str, depth: int, adj: Adjacency) -> Subgraph:
         frontier = nxt
         if not any(frontier.values()):
             break
-    # Edges among the nodes found: the jobs at the border bring edges to nodes beyond it.
+    # Edges among the nodes found (every edge has a job end): the jobs at the border bring
+    # edges to nodes beyond it.
     jobs = [n for n, k in nodes.items() if k == "JOB"]
-    for edges_of_job in adj.job_edges(jobs).values():
-        for e in edges_of_job:
-            edges[(e.job, e.direction, e.dataset)] = e
-    kept = [e for key, e in sorted(edges.items()) if e.job in nodes and e.dataset in nodes]
-    return Subgraph(nodes, kept)
+    edges = {(e.job, e.direction, e.dataset): e for edges_of_job in adj.job_edges(jobs).values()
+             for e in edges_of_job if e.dataset in nodes}
+    return Subgraph(nodes, [edges[key] for key in sorted(edges)])
 
 
 def edge_dict(origin: str, destination: str, e: Edge | None = None) -> dict[str, Any]:

@@ -229,7 +229,12 @@ class LineageIndex:
                 self._ds_jobs[edge[0]].setdefault(edge[1], set()).add(job)
             elif t < span[0] or t > span[1]:
                 spans[edge] = (min(span[0], t), max(span[1], t))
-        self._cache.pop(job, None)
+        # Kept ready, so that the first read after a start or a change finds it; with alias
+        # links to settle first, it is made when read.
+        if self._dirty:
+            self._cache.pop(job, None)
+        else:
+            self._cache[job] = self._current(job, state)
 
     # ---------------------------------------------------------------- aliases (lock held)
     def _settle(self) -> None:
@@ -278,6 +283,12 @@ class LineageIndex:
         state = self._jobs.get(job)
         if state is None:
             return _NO_LINEAGE
+        out = self._cache[job] = self._current(job, state)
+        return out
+
+    def _current(self, job: str, state: _Job) -> _Cached:
+        """The job's current version and edges (datasets canonical, first and last seen
+        merged over aliases) and its datasets as reported."""
         reported = tuple(sorted(set(state.current)))
         canonical = self._canonical
         spans: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = state.spans
@@ -291,10 +302,8 @@ class LineageIndex:
             current = sorted({(d, canonical.get(ds, ds)) for d, ds in reported})
         else:
             current = list(reported)
-        out: _Cached = (state.best[2],
-                        tuple((job, d, ds, *spans[(d, ds)]) for d, ds in current), reported)
-        self._cache[job] = out
-        return out
+        return (state.best[2], tuple((job, d, ds, *spans[(d, ds)]) for d, ds in current),
+                reported)
 
     @staticmethod
     def _copy(lin: _Cached) -> JobLineage:
