@@ -342,6 +342,21 @@ def test_run_resource(client: TestClient) -> None:
         "nightly", {"namespace": WH, "name": "nightly"}, "orders")
     get(client, f"/api/v1/jobs/runs/{run_id(99)}", status=404)
 
+    # A run two levels down: its parent and root runs with the jobs its parent facet names.
+    check = run_id(42)
+    post(client, event("nightly.orders.check", check, "COMPLETE", "2025-05-01T00:04:00Z",
+                       run_facets={"parent": facet(
+                           "ParentRunFacet", run={"runId": child},
+                           job={"namespace": WH, "name": "nightly.orders"},
+                           root={"run": {"runId": parent},
+                                 "job": {"namespace": WH, "name": "nightly"}})}))
+    run = get(client, f"/api/v1/jobs/runs/{check}")
+    assert run["parentRun"] == {"id": child,
+                                "job": {"namespace": WH, "name": "nightly.orders"}}
+    assert run["facets"]["parent"] == {
+        "run": {"runId": child}, "job": {"namespace": WH, "name": "nightly.orders"},
+        "root": {"run": {"runId": parent}, "job": {"namespace": WH, "name": "nightly"}}}
+
 
 # ---------------------------------------------------------------- namespaces, jobs, datasets
 def test_namespaces_jobs_and_datasets(client: TestClient) -> None:

@@ -170,7 +170,7 @@ class EntityReads:
         raw = self.raw_facets(runs)
         parents = {o.value for p in props.values() for key in (v.PARENT_RUN, v.ROOT_RUN)
                    for o in p.get(key.value, (None, []))[1]}
-        parent_jobs = self.run_jobs(list(parents))
+        parent_jobs = self.parent_jobs(runs) if parents else {}
         datasets = self.run_datasets(runs)
         out = {}
         for run in runs:
@@ -227,13 +227,18 @@ class EntityReads:
                     row["job"].value if row["job"] else None))
         return events
 
-    def run_jobs(self, runs: list[str]) -> dict[str, str]:
+    def parent_jobs(self, runs: list[str]) -> dict[str, str]:
+        """The job of each parent and root run of ``runs``, as the events of ``runs`` name
+        it (a parent facet names the parent's job). Not looked up over every event graph:
+        each child event restates its parent's job, so that would read as many statements as
+        the parent has children (all million events of the ingest bench share one parent)."""
         jobs: dict[str, str] = {}
         for batch in chunks(runs):
             for row in self._select(f"""{PREFIXES}
-                SELECT ?run (MIN(STR(?job)) AS ?j) WHERE {{ {values("run", batch)}
-                    ?run dpg:ofJob ?job }} GROUP BY ?run"""):
-                jobs[row["run"].value] = row["j"].value
+                SELECT ?parent (MIN(STR(?job)) AS ?j) WHERE {{ {values("run", batch)}
+                    GRAPH ?g {{ ?run dpg:parentRun|dpg:rootRun ?parent .
+                                ?parent dpg:ofJob ?job }} }} GROUP BY ?parent"""):
+                jobs[row["parent"].value] = row["j"].value
         return jobs
 
     def run_datasets(self, runs: list[str]) -> dict[str, tuple[list[Any], list[Any]]]:
