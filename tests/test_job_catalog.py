@@ -94,13 +94,6 @@ def assert_same_job_answers(rt: Runtime) -> int:
     return len(jobs)
 
 
-@pytest.fixture
-def rt(settings: Settings) -> Any:
-    runtime = open_runtime(settings)
-    yield runtime
-    runtime.close()
-
-
 def post(rt: Runtime, *events: dict[str, Any]) -> None:
     for e in events:
         rt.lineage.receive(json.dumps(e).encode())
@@ -127,12 +120,12 @@ def test_job_quads_are_what_the_mapping_says_about_jobs() -> None:
         assert {q for q in full if q.subject in facets} <= set(part)
 
 
-def test_a_job_with_changing_facets_and_a_parent_dag_answers_alike(rt: Runtime) -> None:
+def test_a_job_with_changing_facets_and_a_parent_dag_answers_alike(runtime: Runtime) -> None:
     events = facet_history()
     for k in range(0, len(events), 4):  # alike while events arrive
-        post(rt, *events[k:k + 4])
-        assert_same_job_answers(rt)
-    job = rt.lineage_read.job(WH, "model")
+        post(runtime, *events[k:k + 4])
+        assert_same_job_answers(runtime)
+    job = runtime.lineage_read.job(WH, "model")
     # each term from the latest event stating it; two events at one time state two queries
     assert job["facets"]["sql"]["query"] in ("select 2", "select 3")
     assert job["facets"]["sql"]["dialect"] == "duckdb"
@@ -141,21 +134,21 @@ def test_a_job_with_changing_facets_and_a_parent_dag_answers_alike(rt: Runtime) 
     assert job["latestRun"]["id"] == run_id(4) and job["latestRun"]["state"] == "FAILED"
     assert (job["createdAt"], job["updatedAt"]) == ("2024-06-01T01:00:00Z",
                                                     "2024-06-01T05:00:00Z")
-    dag = rt.lineage_read.job(WH, "dag")
+    dag = runtime.lineage_read.job(WH, "dag")
     assert dag["facets"]["documentation"] == {"description": "the DAG"}
     assert dag["createdAt"] == "2024-06-01T01:00:00Z"  # named as a parent before its own run
-    task = rt.lineage_read.job(WH, "dag.task_a")
+    task = runtime.lineage_read.job(WH, "dag.task_a")
     assert task["parentJobName"] == "dag" and task["simpleName"] == "task_a"
 
 
-def test_corpus_and_random_events_answer_alike_in_any_order(rt: Runtime) -> None:
+def test_corpus_and_random_events_answer_alike_in_any_order(runtime: Runtime) -> None:
     events = ([json.loads(p.read_text()) for p in VALID] + facet_history()
               + random_dag(5, layers=4, width=4))
     random.Random(11).shuffle(events)
     for e in events:
-        rt.lineage.receive(json.dumps(e).encode())
-    rt.sync()
-    assert assert_same_job_answers(rt) > 30
+        runtime.lineage.receive(json.dumps(e).encode())
+    runtime.sync()
+    assert assert_same_job_answers(runtime) > 30
 
 
 def test_the_catalog_is_rebuilt_from_the_log_on_start(settings: Settings) -> None:
