@@ -417,16 +417,19 @@ class EmbeddedCypher:
     def link(self, links: Sequence[Link]) -> None:
         with self._lock, self._transaction():
             for link in links:
-                found = self._writer.execute(link.missing_pairs(), dict(link.params))
-                pairs: list[tuple[str, str]] = []
-                while found.has_next():
-                    src, dst = found.get_next()
-                    pairs.append((src, dst))
+                pairs = link.missing(self._rows)
                 if pairs:
                     (src_label, dst_label), = RELS[link.type][0]
                     self._copy_rels(link.type, src_label, dst_label,
                                     [RelUpsert(link.type, src_label, a, dst_label, b)
                                      for a, b in pairs])
+
+    def _rows(self, cypher: str, params: Mapping[str, Any]) -> list[list[Any]]:
+        found = self._writer.execute(cypher, dict(params))
+        rows = []
+        while found.has_next():
+            rows.append(found.get_next())
+        return rows
 
     def _copy_rels(self, rel: str, src_label: str, dst_label: str,
                    group: list[RelUpsert]) -> None:

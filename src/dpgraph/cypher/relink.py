@@ -8,19 +8,27 @@ first, and a re-registration deletes and re-creates the product's nodes with the
 So the projection maps records to changes, applies them, then draws these links for the
 datasets and products the batch touched. Each is a reading part in plain openCypher (the same
 text for every backend) binding two end points, and a relationship to merge between them
-(``Link.merge``: what the Bolt backend runs; the embedded one looks the pairs up and
-bulk-loads the missing ones). They only ever add links: a link can only go stale when a
-product's own node goes, and ``DeleteOwned`` takes its relationships with it. Whatever the
-order records arrive in, the final graph is the same.
+(``merge``: what the Bolt backend runs). The embedded backend asks for the missing pairs
+(``missing``) and bulk-loads them; REALISES pairs it joins by name itself (``SameNameLink``).
+They only ever add links: a link can only go stale when a product's own node goes, and
+``DeleteOwned`` takes its relationships with it. Whatever the order records arrive in, the
+final graph is the same.
+
+The batch's ids are bound with ``IN $list``, not ``UNWIND``: Kùzu plans ``UNWIND … WHERE
+n.id = x`` as a hash join over a scan of the whole label, while ``IN`` masks the scan to the
+listed nodes, so the work and memory of a relink follow the batch, not the graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dpgraph.cypher.model import Statement
+
+# Runs a reading query and returns its rows (the embedded backend's connection).
+Rows = Callable[[str, Mapping[str, Any]], list[list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -37,75 +45,101 @@ class Link:
         return (f"{self.match.rstrip()}\nMERGE ({self.src})-[:{self.type}]->({self.dst})\n",
                 self.params)
 
-    def missing_pairs(self) -> str:
+    def missing(self, rows: Rows) -> list[tuple[str, str]]:
         """The ids of the bound pairs not yet linked."""
-        return (f"{self.match.rstrip()}\nWITH DISTINCT {self.src}, {self.dst}\n"
-                f"WHERE NOT EXISTS {{ MATCH ({self.src})-[:{self.type}]->({self.dst}) }}\n"
-                f"RETURN {self.src}.id, {self.dst}.id")
+        found = rows(f"{self.match.rstrip()}\nWITH DISTINCT {self.src}, {self.dst}\n"
+                     f"WHERE NOT EXISTS {{ MATCH ({self.src})-[:{self.type}]->({self.dst}) }}\n"
+                     f"RETURN {self.src}.id, {self.dst}.id", self.params)
+        return [(a, b) for a, b in found]
+
+
+@dataclass(frozen=True)
+class SameNameLink(Link):
+    """REALISES between the fields of a dataset ``d`` and the columns of a representation
+    ``r`` it represents, by case-insensitive name; ``scope`` binds the (d, r) pairs.
+
+    ``missing`` reads the fields, the columns and the links in place and joins them by name
+    here: as one query the name comparison is a filter over every field × column pair of a
+    dataset, which for a few hundred wide datasets exhausts Kùzu's page cache."""
+
+    scope: str = ""
+
+    def missing(self, rows: Rows) -> list[tuple[str, str]]:
+        scope = self.scope.rstrip()
+        columns: dict[tuple[str, str], list[str]] = {}
+        for rep, column, name in rows(
+                f"{scope}\nMATCH (r)-[:HAS_COLUMN]->(c:`Column`)\n"
+                "RETURN DISTINCT r.id, c.id, c.name", self.params):
+            columns.setdefault((rep, (name or "").lower()), []).append(column)
+        if not columns:
+            return []
+        linked = {(f, c) for f, c in rows(
+            f"{scope}\nMATCH (d)-[:HAS_FIELD]->(f:Field)-[:REALISES]->(c:`Column`)\n"
+            "RETURN DISTINCT f.id, c.id", self.params)}
+        pairs: set[tuple[str, str]] = set()
+        for rep, field, name in rows(
+                f"{scope}\nMATCH (d)-[:HAS_FIELD]->(f:Field)\n"
+                "RETURN DISTINCT r.id, f.id, f.name", self.params):
+            for column in columns.get((rep, (name or "").lower()), ()):
+                if (field, column) not in linked:
+                    pairs.add((field, column))
+        return sorted(pairs)
+
 
 _REPRESENTS_BY_DATASET = """
-UNWIND $datasets AS dsId
-MATCH (d:Dataset) WHERE d.id = dsId AND d.normalizedLocation IS NOT NULL
+MATCH (d:Dataset) WHERE d.id IN $datasets AND d.normalizedLocation IS NOT NULL
 MATCH (r:Representation) WHERE r.normalizedLocation = d.normalizedLocation
 """
 _REPRESENTS_BY_PRODUCT = """
-UNWIND $products AS pid
-MATCH (r:Representation) WHERE r.product = pid AND r.normalizedLocation IS NOT NULL
+MATCH (r:Representation) WHERE r.product IN $products AND r.normalizedLocation IS NOT NULL
 MATCH (d:Dataset) WHERE d.normalizedLocation = r.normalizedLocation
 """
 # A symlink alias at the representation's location: the dataset it names represents it too.
 # Run after the direct links so that the aliases linked just now are seen.
 _REPRESENTS_THROUGH_ALIAS = """
-UNWIND $datasets AS dsId
 MATCH (a:Dataset)-[:ALIAS_OF]->(d:Dataset)
-WHERE a.id = dsId OR d.id = dsId
+WHERE a.id IN $datasets OR d.id IN $datasets
 MATCH (a)-[:REPRESENTS]->(r:Representation)
 """
 _REPRESENTS_THROUGH_ALIAS_BY_PRODUCT = """
-UNWIND $products AS pid
-MATCH (a:Dataset)-[:REPRESENTS]->(r:Representation) WHERE r.product = pid
+MATCH (a:Dataset)-[:REPRESENTS]->(r:Representation) WHERE r.product IN $products
 MATCH (a)-[:ALIAS_OF]->(d:Dataset)
 """
-_REALISES_BY_DATASET = """
-UNWIND $datasets AS dsId
-MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE d.id = dsId
-MATCH (d)-[:HAS_FIELD]->(f:Field)
-MATCH (r)-[:HAS_COLUMN]->(c:`Column`) WHERE toLower(c.name) = toLower(f.name)
+_REPRESENTED_DATASETS = """
+MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE d.id IN $datasets
 """
-_REALISES_BY_PRODUCT = """
-UNWIND $products AS pid
-MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE r.product = pid
+_REPRESENTED_BY_PRODUCT = """
+MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE r.product IN $products
+"""
+_SAME_NAME = """
 MATCH (d)-[:HAS_FIELD]->(f:Field)
 MATCH (r)-[:HAS_COLUMN]->(c:`Column`) WHERE toLower(c.name) = toLower(f.name)
 """
 _JOIN_TARGETS = """
-UNWIND $products AS pid
-MATCH (k:JoinKey) WHERE k.product = pid OR k.targetProduct = pid
+MATCH (k:JoinKey) WHERE k.product IN $products OR k.targetProduct IN $products
 MATCH (e:DataElement) WHERE e.id = k.target
 """
 
 
-# (reading part, start variable, relationship type, end variable), in drawing order
-_BY_PRODUCT = (
-    (_REPRESENTS_BY_PRODUCT, "d", "REPRESENTS", "r"),
-    (_REPRESENTS_THROUGH_ALIAS_BY_PRODUCT, "d", "REPRESENTS", "r"),
-    (_REALISES_BY_PRODUCT, "f", "REALISES", "c"),
-    (_JOIN_TARGETS, "k", "TO_ELEMENT", "e"),
-)
-_BY_DATASET = (
-    (_REPRESENTS_BY_DATASET, "d", "REPRESENTS", "r"),
-    (_REPRESENTS_THROUGH_ALIAS, "d", "REPRESENTS", "r"),
-    (_REALISES_BY_DATASET, "f", "REALISES", "c"),
-)
+def _realises(scope: str, params: Mapping[str, Any]) -> SameNameLink:
+    return SameNameLink(scope + _SAME_NAME.lstrip("\n"), "f", "REALISES", "c", params,
+                        scope=scope)
 
 
 def relink(datasets: Sequence[str], products: Sequence[str]) -> list[Link]:
     """The links touching these datasets/products, in the order they must be drawn."""
     out: list[Link] = []
     if products:
-        out += [Link(*spec, {"products": list(products)}) for spec in _BY_PRODUCT]
+        by_product = {"products": list(products)}
+        out += [Link(_REPRESENTS_BY_PRODUCT, "d", "REPRESENTS", "r", by_product),
+                Link(_REPRESENTS_THROUGH_ALIAS_BY_PRODUCT, "d", "REPRESENTS", "r", by_product),
+                _realises(_REPRESENTED_BY_PRODUCT, by_product),
+                Link(_JOIN_TARGETS, "k", "TO_ELEMENT", "e", by_product)]
     if datasets:
-        out += [Link(*spec, {"datasets": list(datasets)}) for spec in _BY_DATASET]
+        by_dataset = {"datasets": list(datasets)}
+        out += [Link(_REPRESENTS_BY_DATASET, "d", "REPRESENTS", "r", by_dataset),
+                Link(_REPRESENTS_THROUGH_ALIAS, "d", "REPRESENTS", "r", by_dataset),
+                _realises(_REPRESENTED_DATASETS, by_dataset)]
     return out
 
 
