@@ -4,6 +4,7 @@ services, the embedded engine, POST /api/v1/cypher, `dpgraph cypher`, replay."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,9 @@ def rows(rt: Runtime, query: str, **params: Any) -> list[dict[str, Any]]:
 def dump(rt: Runtime) -> tuple[list[Any], list[Any]]:
     """Every node and relationship, comparable across runtimes."""
     nodes = rows(rt, "MATCH (n) RETURN label(n) AS l, n.id AS id, n AS n ORDER BY l, id")
+    # a job and a dataset may share an id (both in the same namespace): order by label too
     rels = rows(rt, "MATCH (a)-[r]->(b) RETURN label(r) AS t, a.id AS src, b.id AS dst, "
-                    "r AS r ORDER BY t, src, dst")
+                    "label(a) AS sl, r AS r ORDER BY t, src, dst, sl")
     return nodes, rels
 
 
@@ -292,6 +294,48 @@ def test_a_query_past_the_engines_memory_is_refused_and_the_view_goes_on(tmp_pat
         assert "DPGRAPH_CYPHER_BUFFER_POOL_MB" in r.json()["detail"]
         r = small.post("/api/v1/cypher", json={"query": "MATCH (p:Product) RETURN count(p) AS n"})
         assert r.json()["rows"] == [{"n": 10}]
+
+
+def health_when(client: TestClient, done: Any, timeout: float = 15.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get("/health").json()
+        if done(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def test_a_view_that_cannot_advance_is_reported_and_recovers(tmp_path: Path) -> None:
+    """A real failure of the view's writes (its bulk-load file cannot be written): /health
+    names it, the log and the RDF graph go on, Cypher readers are told at once instead of
+    waiting, and the view resumes once the cause is gone."""
+    settings = Settings(data_dir=tmp_path / "data")
+    with TestClient(create_app(settings)) as c:
+        at = health_when(c, lambda b: b["offsets"]["cypher"] == b["offsets"]["log"])
+        blocker = settings.data_dir / "cypher" / "copy-rows.csv"
+        blocker.unlink(missing_ok=True)
+        blocker.mkdir()
+        r = c.post("/api/v1/lineage", json=event("COMPLETE", "2026-03-01T10:05:00Z"))
+        assert r.status_code == 201, r.text
+        body = health_when(c, lambda b: "stalled" in b)
+        assert body["status"] == "degraded"
+        stalled = body["stalled"]["cypher"]
+        assert stalled["after"] == at["offsets"]["cypher"] == body["offsets"]["cypher"]
+        assert "IsADirectoryError" in stalled["error"] and stalled["attempts"] >= 1
+        assert "projected" not in body["stalled"]
+        body = health_when(c, lambda b: b["offsets"]["projected"] == b["offsets"]["log"])
+        assert body["offsets"]["log"] == at["offsets"]["log"] + 1
+        started = time.monotonic()
+        r = c.post("/api/v1/cypher", json={"query": "MATCH (j:Job) RETURN count(j) AS n"})
+        assert r.status_code == 503 and time.monotonic() - started < 5
+        assert r.json()["title"] == "Projection stalled" and "/health" in r.json()["detail"]
+        blocker.rmdir()
+        body = health_when(c, lambda b: b["offsets"]["cypher"] == b["offsets"]["log"])
+        assert body["status"] == "ok" and "stalled" not in body
+        r = c.post("/api/v1/cypher",
+                   json={"query": "MATCH (job:Job) RETURN job.id AS j ORDER BY j"})
+        assert r.status_code == 200, r.text
+        assert r.json()["rows"] == [{"j": "mesh-dbt:mesh"}, {"j": "mesh-dbt:mesh.sales_orders"}]
 
 
 def test_cli_against_a_server(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@
     ├── InvalidParameter              422  a well-formed query parameter out of its rule
     ├── StoreLocked                   409  data directory held by another process
     ├── StoreUnavailable              503
+    │   └── ProjectionStalled         503  a projection cannot advance (its error in /health)
     ├── ServiceStarting               503  the core process is not up yet (lineage POSTs are)
     └── QueryTimeout                  504  a SPARQL query stopped at its deadline
 
@@ -130,6 +131,11 @@ class StoreLocked(DpgraphError):
 class StoreUnavailable(DpgraphError):
     status = 503
     title = "Store unavailable"
+
+
+class ProjectionStalled(StoreUnavailable):
+    title = "Projection stalled"
+    public = True  # says where and since when, not why: the error itself is in /health
 
 
 class ServiceStarting(DpgraphError):

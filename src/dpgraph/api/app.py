@@ -70,9 +70,17 @@ def create_app(settings: Settings, *, core: bool = False) -> FastAPI:
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, Any]:
+        """Up, and how far each projection follows the log. A projection that cannot
+        advance makes the status ``degraded`` and is named under ``stalled`` with its
+        error: writes are still acknowledged (the log keeps them), reads it serves wait."""
         rt: Runtime = request.app.state.runtime
-        return {"status": "ok", "version": __version__, "store": settings.store,
+        stalled = {name: s.as_json() for name, s in (
+            ("projected", rt.projection.stall.stalled),
+            ("cypher", rt.cypher_view.stall.stalled if rt.cypher_view else None)) if s}
+        return {"status": "degraded" if stalled else "ok", "version": __version__,
+                "store": settings.store,
                 "offsets": {**rt.registry.offsets(), "search": rt.search_index.offset,
-                            "cypher": rt.cypher_view.offset}}
+                            "cypher": rt.cypher_view.offset},
+                **({"stalled": stalled} if stalled else {})}
 
     return app

@@ -19,9 +19,9 @@ from dpgraph.cypher.base import CypherBackend
 from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
 from dpgraph.cypher.model import Change
 from dpgraph.cypher.relink import relink
-from dpgraph.errors import StoreUnavailable
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.services.stall import StallWatch, report_failure, unavailable
 
 NAME = "cypher"
 # Records the RDF projection has offered, waiting for the view; past this many (the view far
@@ -42,6 +42,7 @@ class CypherView:
         self._wake: threading.Event | None = None
         self._stopping: threading.Event | None = None
         self._thread: threading.Thread | None = None
+        self.stall = StallWatch()  # why the thread cannot advance, for /health
 
     @property
     def offset(self) -> int:
@@ -56,12 +57,16 @@ class CypherView:
         def follow() -> None:
             while not self._stopping.is_set():
                 try:
-                    if self.catch_up() == 0:
-                        self._wake.wait(idle_poll)
-                        self._wake.clear()
-                except Exception:
-                    log.exception("the Cypher view failed to project; retrying in 1 s")
-                    self._stopping.wait(1.0)
+                    caught_up = self.catch_up() == 0
+                except Exception as exc:
+                    wait = report_failure(log, "the Cypher view", self.stall, self.offset, exc)
+                    with self._cond:
+                        self._cond.notify_all()  # waiting readers fail now, not at timeout
+                    self._stopping.wait(wait)
+                    continue
+                if caught_up:
+                    self._wake.wait(idle_poll)
+                    self._wake.clear()
 
         self._thread = threading.Thread(target=follow, name="dpgraph-cypher-view", daemon=True)
         self._thread.start()
@@ -125,6 +130,7 @@ class CypherView:
             if not batch:
                 return n
             self.apply_batch(batch)
+            self.stall.advanced()
             n += len(batch)
 
     def rebuild(self) -> None:
@@ -140,10 +146,11 @@ class CypherView:
         if self.offset < offset:
             self.notify()
         with self._cond:
-            if not self._cond.wait_for(lambda: self._offset >= offset, timeout=timeout):
-                raise StoreUnavailable(
-                    f"the Cypher view is behind the log (at {self._offset}, waiting for "
-                    f"{offset}); retry shortly")
+            if not self._cond.wait_for(
+                    lambda: self._offset >= offset or self.stall.stalled is not None,
+                    timeout=timeout) or self._offset < offset:
+                raise unavailable("the Cypher view", self._offset, offset,
+                                  self.stall.stalled)
 
     def close(self) -> None:
         if self._thread is not None and self._stopping is not None:

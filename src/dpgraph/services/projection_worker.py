@@ -14,13 +14,12 @@ from collections.abc import Sequence
 
 from pyoxigraph import Triple
 
-from dpgraph.errors import StoreUnavailable
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.projector import PROJECTION, Projector
+from dpgraph.services.stall import StallWatch, report_failure, unavailable
 
 log = logging.getLogger("dpgraph.projection")
-RETRY_SECONDS = 1.0
 BATCH = 500
 # Records handed over by writers, waiting to be projected; past this many (the projection
 # far behind) new ones are not kept, and the worker reads them back from the log.
@@ -42,6 +41,7 @@ class ProjectionWorker:
         self._prepared: dict[int, list[Triple]] = {}
         self._handed = Handover(MAX_HANDED)
         self._stopping = False
+        self.stall = StallWatch()  # why the thread cannot advance, for /health
         self._thread = threading.Thread(target=self._run, name="dpgraph-projection",
                                         daemon=True)
 
@@ -76,11 +76,11 @@ class ProjectionWorker:
 
     def wait_for(self, offset: int) -> None:
         with self._cond:
-            if not self._cond.wait_for(lambda: self._projected >= offset,
-                                       timeout=self._wait_timeout):
-                raise StoreUnavailable(
-                    f"the graph projection is behind the log (at {self._projected}, "
-                    f"waiting for {offset}); retry shortly")
+            if not self._cond.wait_for(
+                    lambda: self._projected >= offset or self.stall.stalled is not None,
+                    timeout=self._wait_timeout) or self._projected < offset:
+                raise unavailable("the graph projection", self._projected,
+                                  offset, self.stall.stalled)
 
     def wait_for_log(self) -> None:
         """Wait until the graph holds everything the log held when called."""
@@ -104,10 +104,12 @@ class ProjectionWorker:
                         continue
             try:
                 self._project_pending()
-            except Exception:
-                log.exception("projection failed; retrying in %.0f s", RETRY_SECONDS)
+            except Exception as exc:
+                wait = report_failure(log, "the graph projection", self.stall, self.projected,
+                                      exc)
                 with self._cond:
-                    if self._cond.wait_for(lambda: self._stopping, timeout=RETRY_SECONDS):
+                    self._cond.notify_all()  # waiting readers fail now, not at timeout
+                    if self._cond.wait_for(lambda: self._stopping, timeout=wait):
                         return
 
     def _project_pending(self) -> None:
@@ -121,6 +123,7 @@ class ProjectionWorker:
                 prepared = {r.offset: self._prepared.pop(r.offset) for r in batch
                             if r.offset in self._prepared}
             self._projector.apply_batch(batch, prepared)
+            self.stall.advanced()
             with self._cond:
                 self._projected = batch[-1].offset
                 self._cond.notify_all()
