@@ -23,21 +23,26 @@ import csv
 import datetime as dt
 import decimal
 import importlib
+import logging
 import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from dpgraph.cypher.base import Row, Statement
+from dpgraph.cypher.errors import ViewOutOfMemory
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert, Value
 from dpgraph.cypher.relink import Link
 from dpgraph.cypher.schema import NODES, OWNED_LABELS, RELS
 from dpgraph.errors import DpgraphError
 
 ENGINE_MODULE = "kuzu"
+log = logging.getLogger("dpgraph.cypher")
+# Rows written between checkpoints (see _checkpoint): ~20 MB of the page cache.
+CHECKPOINT_ROWS = 20_000
 
 
 class CypherTimeout(DpgraphError):
@@ -59,6 +64,10 @@ class CypherMemoryExceeded(DpgraphError):
 
     status = 422
     title = "Query needs too much memory"
+
+
+def _out_of_memory(exc: RuntimeError) -> bool:
+    return "buffer pool is full" in str(exc).lower()
 
 
 def q(name: str) -> str:
@@ -284,12 +293,18 @@ class EmbeddedCypher:
                  buffer_pool_bytes: int = 0) -> None:
         """``buffer_pool_bytes``: the engine's page cache; 0 is its default."""
         self._engine = importlib.import_module(engine_module)
+        self._buffer_pool_bytes = buffer_pool_bytes
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = self._engine.Database(str(directory / f"graph.{engine_module}"),
-                                         buffer_pool_size=buffer_pool_bytes)
+        self._path = str(directory / f"graph.{engine_module}")
+        self._db = self._engine.Database(self._path, buffer_pool_size=buffer_pool_bytes)
         self._copy_file = directory / "copy-rows.csv"
         self._writer = self._engine.Connection(self._db)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one writer
+        self._unsaved = 0  # rows written since the last checkpoint (about)
+        # Readers in flight, so that the database is never reopened under one.
+        self._readers = threading.Condition()
+        self._reading = 0
+        self._reopening = False
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -299,7 +314,8 @@ class EmbeddedCypher:
     # --- writes ---
 
     def apply(self, changes: Sequence[Change]) -> None:
-        with self._lock, self._transaction():
+        with self._writing():
+            self._unsaved += len(changes)
             owners: list[str] = []  # consecutive deletions go in one statement per label
             for segment in _segments(changes):
                 if isinstance(segment, DeleteOwned):
@@ -415,9 +431,10 @@ class EmbeddedCypher:
             self._copy_rels(first.type, first.src_label, first.dst_label, fast)
 
     def link(self, links: Sequence[Link]) -> None:
-        with self._lock, self._transaction():
+        with self._writing():
             for link in links:
                 pairs = link.missing(self._rows)
+                self._unsaved += len(pairs)
                 if pairs:
                     (src_label, dst_label), = RELS[link.type][0]
                     self._copy_rels(link.type, src_label, dst_label,
@@ -441,19 +458,85 @@ class EmbeddedCypher:
         self._copy(rel, ["src", "dst", *props], rows, f"from='{src_label}', to='{dst_label}', ")
 
     def run(self, statements: Sequence[Statement]) -> None:
-        with self._lock, self._transaction():
+        with self._writing():
             for text, params in statements:
                 self._writer.execute(text, dict(params))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._writer)
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, then a checkpoint if it bulk-loaded; the engine's
+        out-of-memory named with the setting to raise (the view's thread shows it in
+        /health)."""
+        with self._lock:
+            try:
+                with _Transaction(self._writer):
+                    yield
+                if self._unsaved >= CHECKPOINT_ROWS:
+                    self._checkpoint()
+            except RuntimeError as exc:
+                if not _out_of_memory(exc):
+                    raise
+                size = (f"{self._buffer_pool_bytes // 2**20} MiB" if self._buffer_pool_bytes
+                        else "the engine's default")
+                self._reopen()
+                raise ViewOutOfMemory(
+                    f"the Cypher view's write needs more than the engine's page cache ({size}, "
+                    "DPGRAPH_CYPHER_BUFFER_POOL_MB); raise it and restart the service") from exc
+
+    def _checkpoint(self) -> None:
+        """Kùzu keeps committed rows in its page cache until a checkpoint, and starts one by
+        itself only when the WAL outgrows 16 MB, which bulk loads (COPY, not logged row by
+        row) hardly grow: without this the cache filled with committed rows until every
+        commit failed (at ~60,000 fields under 64 MiB, ~1.4 million under 1 GiB)."""
+        try:
+            self._writer.execute("CHECKPOINT")
+            self._unsaved = 0
+        except RuntimeError as exc:
+            if _out_of_memory(exc):
+                raise
+            # e.g. a long read still running: tried again after the next write
+            log.warning("the Cypher view could not checkpoint (%s)", exc)
+
+    def _reopen(self) -> None:
+        """Close and open the database again, once no read is running. After running out of
+        page cache in a write, Kùzu 0.11's rollback leaves its in-memory state wrong (the
+        next COPY of the same nodes fails: "Unable to find primary key value"); the rolled
+        back transaction never reached the files, so reopening them gives the last commit."""
+        with self._readers:
+            self._reopening = True
+            self._readers.wait_for(lambda: self._reading == 0)
+        try:
+            self._writer.close()
+            self._db.close()
+            self._db = self._engine.Database(self._path,
+                                             buffer_pool_size=self._buffer_pool_bytes)
+            self._writer = self._engine.Connection(self._db)
+        finally:
+            with self._readers:
+                self._reopening = False
+                self._readers.notify_all()
 
     # --- reads ---
 
+    @contextlib.contextmanager
+    def _read_connection(self) -> Iterator[Any]:
+        with self._readers:
+            self._readers.wait_for(lambda: not self._reopening)
+            self._reading += 1
+        try:
+            conn = self._engine.Connection(self._db)
+            try:
+                yield conn
+            finally:
+                conn.close()
+        finally:
+            with self._readers:
+                self._reading -= 1
+                self._readers.notify_all()
+
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:
-        conn = self._engine.Connection(self._db)
-        try:
+        with self._read_connection() as conn:
             conn.set_query_timeout(max(1, int(timeout * 1000)))
             conn.execute("BEGIN TRANSACTION READ ONLY")
             try:
@@ -467,7 +550,7 @@ class EmbeddedCypher:
                 if "interrupted" in message.lower() or "timeout" in message.lower():
                     raise CypherTimeout(
                         f"the query ran longer than {timeout:g} s and was stopped") from exc
-                if "buffer pool is full" in message.lower():
+                if _out_of_memory(exc):
                     raise CypherMemoryExceeded(
                         "the query needs more memory than the Cypher engine may use "
                         "(DPGRAPH_CYPHER_BUFFER_POOL_MB); bound its paths or aggregate "
@@ -481,8 +564,6 @@ class EmbeddedCypher:
                 rows.append({c: _json_ready(v) for c, v in zip(columns, result.get_next(),
                                                                  strict=True)})
             return rows
-        finally:
-            conn.close()
 
     def clear(self) -> None:
         with self._lock:

@@ -14,3 +14,8 @@ class CypherQueryError(InvalidInput):
 class CypherTimeout(DpgraphError):
     status = 504
     title = "Cypher query timed out"
+
+
+class ViewOutOfMemory(DpgraphError):
+    """A write of the view needs more than the embedded engine's page cache (not a client's
+    error: the view writes less at a time, or reports it in /health and tries again)."""

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from dpgraph.cypher.base import CypherBackend
+from dpgraph.cypher.errors import ViewOutOfMemory
 from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
 from dpgraph.cypher.model import Change
 from dpgraph.cypher.relink import relink
@@ -43,6 +44,7 @@ class CypherView:
         self._stopping: threading.Event | None = None
         self._thread: threading.Thread | None = None
         self.stall = StallWatch()  # why the thread cannot advance, for /health
+        self._fit = MAX_OFFERED  # most records per transaction the page cache has held
 
     @property
     def offset(self) -> int:
@@ -102,11 +104,31 @@ class CypherView:
                 pending = [r for r in self._log.read(after=self._offset,
                                                      limit=last - self._offset)
                            if r.offset <= last]
-            self.project(pending)
+            self._project_fitting(pending)
             self._log.set_projected(self._name, pending[-1].offset)
             with self._cond:
                 self._offset = pending[-1].offset
                 self._cond.notify_all()
+
+    def _project_fitting(self, records: Sequence[LogRecord]) -> None:
+        """Project the records, in smaller transactions when the engine's page cache cannot
+        hold one for all of them (its writes need memory in proportion to what they
+        write). A half that failed was rolled back; applying it again is harmless. Later
+        pages keep the size that fitted; one record too large for the cache stalls the
+        view (see /health)."""
+        if len(records) > self._fit:
+            for start in range(0, len(records), self._fit):
+                self._project_fitting(records[start:start + self._fit])
+            return
+        try:
+            self.project(records)
+        except ViewOutOfMemory:
+            if len(records) == 1:
+                raise
+            self._fit = len(records) // 2
+            log.warning("the Cypher view writes at most %d records per transaction from "
+                        "now on (DPGRAPH_CYPHER_BUFFER_POOL_MB is tight)", self._fit)
+            self._project_fitting(records)
 
     def project(self, records: Sequence[LogRecord]) -> None:
         """Map records to changes, apply them, relink what they touched (no bookkeeping:

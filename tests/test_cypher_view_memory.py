@@ -1,19 +1,28 @@
-"""The relink step's memory follows the batch, not the graph: in a graph of 300,000 fields,
-wide datasets represented by wide tables are linked field to column under a small page cache
-of the embedded engine (the real one).
+"""The Cypher view under a small page cache of the embedded engine (the real one).
+
+The relink step's memory follows the batch, not the graph: in a graph of 300,000 fields,
+wide datasets represented by wide tables are linked field to column.
 
 Bound with ``UNWIND``, Kùzu planned the relink queries as hash joins over every field of the
 graph, and matched names over every field × column pair of a dataset; 50 such datasets in a
 graph of 1,000 exhausted a 64 MiB page cache (the 10,000-product bench failed the same way
-with the default 1 GiB, and the view stopped there)."""
+with the default 1 GiB, and the view stopped there).
+
+A page of records too large for the cache in one transaction is written in smaller ones."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dpgraph.cypher.embedded import EmbeddedCypher
+from dpgraph.cypher.errors import ViewOutOfMemory
 from dpgraph.cypher.model import NodeUpsert, RelUpsert
+from dpgraph.cypher.projection import CypherView
 from dpgraph.cypher.relink import relink
+from dpgraph.log.sqlite_log import NewRecord, SqliteLog
+from dpgraph.services.lineage_summary import LINEAGE_EVENT
 
 DATASETS, REPRESENTED, WIDTH = 1000, 50, 300
 
@@ -69,3 +78,40 @@ def test_wide_datasets_link_under_a_small_page_cache(tmp_path: Path) -> None:
             REPRESENTED * WIDTH
     finally:
         engine.close()
+
+
+def wide_event(i: int, width: int) -> NewRecord:
+    producer = "https://example.com/producer"
+    return NewRecord(LINEAGE_EVENT, f"run-{i}", {"event": {
+        "eventType": "COMPLETE", "eventTime": "2026-03-01T10:00:00Z", "producer": producer,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": f"0190a5a2-3c4e-7b4f-9a51-{i:012d}"},
+        "job": {"namespace": "wide", "name": f"job{i}"},
+        "outputs": [{"namespace": "s3://wide", "name": f"t{i}", "facets": {"schema": {
+            "_producer": producer, "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/"
+            "SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+            "fields": [{"name": f"{'column_' * 12}{j}", "type": "string"}
+                       for j in range(width)]}}}]}})
+
+
+def test_a_page_too_large_for_the_cache_is_written_in_smaller_transactions(
+        tmp_path: Path) -> None:
+    events, width = 40, 2500
+    log = SqliteLog(tmp_path / "log.sqlite")
+    log.append([wide_event(i, width) for i in range(events)])
+    records = list(log.read())
+    small = EmbeddedCypher(tmp_path / "cypher", buffer_pool_bytes=64 * 2**20)
+    view = CypherView(small, log)
+    try:
+        view.bootstrap()
+        with pytest.raises(ViewOutOfMemory, match="DPGRAPH_CYPHER_BUFFER_POOL_MB"):
+            view.project(records)  # all 100,000 fields in one transaction: rolled back
+        assert count(small, "MATCH (f:Field) RETURN count(f) AS n") == 0
+        assert view.catch_up() == events
+        assert view.offset == log.head() == events
+        assert count(small, "MATCH (f:Field) RETURN count(f) AS n") == events * width
+        assert count(small, "MATCH (:Dataset)-[h:HAS_FIELD]->() RETURN count(h) AS n") == \
+            events * width
+    finally:
+        view.close()
+        log.close()
