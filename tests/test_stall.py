@@ -7,14 +7,14 @@ from dpgraph.services.stall import MAX_WAIT, StallWatch, unavailable
 
 
 def test_waits_double_up_to_the_cap_and_reset_where_the_failure_moves() -> None:
-    watch = StallWatch()
-    waits = [watch.failed(7, OSError("disk full")) for _ in range(9)]
+    watch = StallWatch("the graph projection")
+    waits = [watch.failed(7, OSError("disk full")).retry_in for _ in range(9)]
     assert waits == [1, 2, 4, 8, 16, 32, MAX_WAIT, MAX_WAIT, MAX_WAIT]
     stalled = watch.stalled
     assert stalled is not None and stalled.after == 7 and stalled.attempts == 9
     assert stalled.as_json()["error"] == "OSError: disk full"
     since = stalled.since
-    assert watch.failed(9, RuntimeError("x" * 1000)) == 1  # past 7: a new failure
+    assert watch.failed(9, RuntimeError("x" * 1000)).retry_in == 1  # past 7: a new failure
     moved = watch.stalled
     assert moved is not None and moved.attempts == 1 and moved.since >= since
     assert len(moved.error) == 500
@@ -23,7 +23,7 @@ def test_waits_double_up_to_the_cap_and_reset_where_the_failure_moves() -> None:
 
 
 def test_readers_are_told_whether_it_is_stuck_or_just_behind() -> None:
-    watch = StallWatch()
+    watch = StallWatch("the graph projection")
     behind = unavailable("the graph projection", 3, 5, watch.stalled)
     assert type(behind) is StoreUnavailable and "behind the log" in behind.detail
     watch.failed(3, OSError("/secret/path: disk full"))

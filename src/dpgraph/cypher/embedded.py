@@ -464,9 +464,9 @@ class EmbeddedCypher:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
-        """One write transaction, then a checkpoint if it bulk-loaded; the engine's
-        out-of-memory named with the setting to raise (the view's thread shows it in
-        /health)."""
+        """One write transaction, then a checkpoint once CHECKPOINT_ROWS rows are unsaved;
+        the engine's out-of-memory named with the setting to raise (the view's thread shows
+        it in /health)."""
         with self._lock:
             try:
                 with _Transaction(self._writer):

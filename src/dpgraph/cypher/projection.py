@@ -22,7 +22,7 @@ from dpgraph.cypher.model import Change
 from dpgraph.cypher.relink import relink
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
-from dpgraph.services.stall import StallWatch, report_failure, unavailable
+from dpgraph.services.stall import StallWatch
 
 NAME = "cypher"
 # Records the RDF projection has offered, waiting for the view; past this many (the view far
@@ -43,7 +43,7 @@ class CypherView:
         self._wake: threading.Event | None = None
         self._stopping: threading.Event | None = None
         self._thread: threading.Thread | None = None
-        self.stall = StallWatch()  # why the thread cannot advance, for /health
+        self.stall = StallWatch("the Cypher view")  # why it cannot advance, for /health
         self._fit = MAX_OFFERED  # most records per transaction the page cache has held
 
     @property
@@ -61,7 +61,7 @@ class CypherView:
                 try:
                     caught_up = self.catch_up() == 0
                 except Exception as exc:
-                    wait = report_failure(log, "the Cypher view", self.stall, self.offset, exc)
+                    wait = self.stall.report(log, self.offset, exc)
                     with self._cond:
                         self._cond.notify_all()  # waiting readers fail now, not at timeout
                     self._stopping.wait(wait)
@@ -168,11 +168,7 @@ class CypherView:
         if self.offset < offset:
             self.notify()
         with self._cond:
-            if not self._cond.wait_for(
-                    lambda: self._offset >= offset or self.stall.stalled is not None,
-                    timeout=timeout) or self._offset < offset:
-                raise unavailable("the Cypher view", self._offset, offset,
-                                  self.stall.stalled)
+            self.stall.wait(self._cond, lambda: self._offset, offset, timeout)
 
     def close(self) -> None:
         if self._thread is not None and self._stopping is not None:

@@ -17,7 +17,7 @@ from pyoxigraph import Triple
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.projector import PROJECTION, Projector
-from dpgraph.services.stall import StallWatch, report_failure, unavailable
+from dpgraph.services.stall import StallWatch
 
 log = logging.getLogger("dpgraph.projection")
 BATCH = 500
@@ -41,7 +41,7 @@ class ProjectionWorker:
         self._prepared: dict[int, list[Triple]] = {}
         self._handed = Handover(MAX_HANDED)
         self._stopping = False
-        self.stall = StallWatch()  # why the thread cannot advance, for /health
+        self.stall = StallWatch("the graph projection")  # why it cannot advance
         self._thread = threading.Thread(target=self._run, name="dpgraph-projection",
                                         daemon=True)
 
@@ -76,11 +76,7 @@ class ProjectionWorker:
 
     def wait_for(self, offset: int) -> None:
         with self._cond:
-            if not self._cond.wait_for(
-                    lambda: self._projected >= offset or self.stall.stalled is not None,
-                    timeout=self._wait_timeout) or self._projected < offset:
-                raise unavailable("the graph projection", self._projected,
-                                  offset, self.stall.stalled)
+            self.stall.wait(self._cond, lambda: self._projected, offset, self._wait_timeout)
 
     def wait_for_log(self) -> None:
         """Wait until the graph holds everything the log held when called."""
@@ -105,8 +101,7 @@ class ProjectionWorker:
             try:
                 self._project_pending()
             except Exception as exc:
-                wait = report_failure(log, "the graph projection", self.stall, self.projected,
-                                      exc)
+                wait = self.stall.report(log, self.projected, exc)
                 with self._cond:
                     self._cond.notify_all()  # waiting readers fail now, not at timeout
                     if self._cond.wait_for(lambda: self._stopping, timeout=wait):

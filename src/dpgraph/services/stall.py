@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,10 @@ class Stalled:
 
 
 class StallWatch:
-    def __init__(self) -> None:
+    """The stall of one projection (``what``: how messages name it)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
         self._lock = threading.Lock()
         self._stalled: Stalled | None = None
 
@@ -45,8 +49,8 @@ class StallWatch:
         with self._lock:
             return self._stalled
 
-    def failed(self, after: int, exc: BaseException) -> float:
-        """Record a failure at ``after``; returns how long to wait before trying again."""
+    def failed(self, after: int, exc: BaseException) -> Stalled:
+        """Record a failure at ``after``; ``retry_in`` says how long to wait."""
         message = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]
         with self._lock:
             previous = self._stalled
@@ -57,25 +61,32 @@ class StallWatch:
                 since, attempts = previous.since, previous.attempts + 1
                 wait = min(MAX_WAIT, previous.retry_in * 2)
             self._stalled = Stalled(after, message, since, attempts, wait)
-            return wait
+            return self._stalled
 
     def advanced(self) -> None:
         with self._lock:
             self._stalled = None
 
+    def report(self, log: logging.Logger, after: int, exc: BaseException) -> float:
+        """Record and log a failure (the traceback the first time at a place, one line
+        after); returns the wait before the next attempt."""
+        stalled = self.failed(after, exc)
+        if stalled.attempts == 1:
+            log.exception("%s failed after offset %d; retrying in %.0f s", self.what, after,
+                          stalled.retry_in)
+        else:
+            log.error("%s still fails after offset %d (%s); retrying in %.0f s", self.what,
+                      after, stalled.error, stalled.retry_in)
+        return stalled.retry_in
 
-def report_failure(log: logging.Logger, what: str, watch: StallWatch, after: int,
-                   exc: BaseException) -> float:
-    """Record and log a failure (the traceback the first time at a place, one line after);
-    returns the wait before the next attempt."""
-    wait = watch.failed(after, exc)
-    stalled = watch.stalled
-    if stalled is not None and stalled.attempts == 1:
-        log.exception("%s failed after offset %d; retrying in %.0f s", what, after, wait)
-    else:
-        log.error("%s still fails after offset %d (%s); retrying in %.0f s", what, after,
-                  stalled.error if stalled else exc, wait)
-    return wait
+    def wait(self, cond: threading.Condition, position: Callable[[], int], offset: int,
+             timeout: float) -> None:
+        """With ``cond`` held (the projection notifies it as it advances or fails): wait
+        until ``position()`` reaches ``offset``; raise at once if the projection is stuck,
+        or at the timeout."""
+        if not cond.wait_for(lambda: position() >= offset or self.stalled is not None,
+                             timeout=timeout) or position() < offset:
+            raise unavailable(self.what, position(), offset, self.stalled)
 
 
 def unavailable(what: str, at: int, wanted: int, stalled: Stalled | None) -> StoreUnavailable:
