@@ -115,3 +115,33 @@ def test_a_page_too_large_for_the_cache_is_written_in_smaller_transactions(
     finally:
         view.close()
         log.close()
+
+
+def test_updates_to_nodes_and_relationships_seen_before_follow_the_batch(
+        tmp_path: Path) -> None:
+    """Lookups of existing nodes and relationships go by primary key: bound with ``UNWIND``
+    Kùzu hash-joined them over every node of the label and every relationship of the type,
+    at 300,000 fields more than a 64 MiB page cache holds."""
+    engine = EmbeddedCypher(tmp_path / "cypher", buffer_pool_bytes=64 * 2**20)
+    try:
+        engine.apply(wide_mesh())
+        again: list[NodeUpsert | RelUpsert] = []
+        updated = range(0, DATASETS, DATASETS // 20)
+        for i in updated:
+            ds = f"s3://lake:t{i}"
+            for j in range(WIDTH):
+                field = f"{ds}:c{j}"
+                again += [NodeUpsert("Field", field, {"name": f"c{j}", "type": "string"}),
+                          RelUpsert("HAS_FIELD", "Dataset", ds, "Field", field),
+                          RelUpsert("DERIVED_FROM", "Field", field, "Field", f"{ds}:c0",
+                                    {"transformationType": "DIRECT"})]
+        engine.apply(again)
+        engine.apply(again)  # a second time: found, nothing to change
+        assert count(engine, "MATCH (:Dataset)-[h:HAS_FIELD]->() RETURN count(h) AS n") == \
+            DATASETS * WIDTH + REPRESENTED
+        assert count(engine, "MATCH (f:Field) WHERE f.type = 'string' RETURN count(f) AS n") \
+            == len(updated) * WIDTH
+        assert count(engine, "MATCH ()-[d:DERIVED_FROM]->() WHERE d.transformationType = "
+                             "'DIRECT' RETURN count(d) AS n") == len(updated) * WIDTH
+    finally:
+        engine.close()

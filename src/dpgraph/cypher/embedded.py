@@ -4,16 +4,16 @@ selectable with ``DPGRAPH_CYPHER_ENGINE=real_ladybug``; it is not the default be
 loses MERGEs and fails on others (see README, "Choice of Cypher engine").
 
 Writes come from the projection thread through one connection, a batch per transaction.
-Changes are grouped by shape; nodes are written with ``UNWIND $rows … MERGE``, one statement
-per group. Relationships are not: a relationship MERGE (or CREATE) after a per-row MATCH runs
-at ~500 rows/s in Kùzu 0.11 whatever the form, while looking rows up takes ~40k rows/s, a SET
-on matched relationships ~12k/s and ``COPY`` from a CSV file ~500k/s. So each group is looked
-up, the existing relationships updated with SET and the new ones bulk-loaded with ``COPY``
-inside the same transaction. Changes to the same node or relationship within a batch are
-first folded into one with the same merge semantics (``set`` last wins, ``earliest`` min,
-``latest`` max, the higher ``ranked``), because one ``UNWIND … MERGE`` must not see an id
-twice, nor one COPY a relationship twice. Reads get a connection each, in a read-only
-transaction, with the engine's own query timeout.
+Changes to the same node or relationship within a batch are first folded into one with the
+same merge semantics (``set`` last wins, ``earliest`` min, ``latest`` max, the higher
+``ranked``). Then, per label, the batch's nodes are looked up with the properties it may
+change: the missing ones are bulk-loaded with ``COPY`` from a CSV file (~500k rows/s;
+relationships touching one cannot exist and are bulk-loaded without a lookup), and the
+found ones get a ``SET`` of only what the merge policies change (``_delta``; usually
+nothing). Relationships between nodes that both existed are looked up from their start
+node the same way. Row-by-row ``MERGE`` of relationships ran at ~500 rows/s in Kùzu 0.11,
+and ``UNWIND``-bound lookups scan the whole table (see ``_current``). Reads get a
+connection each, in a read-only transaction, with the engine's own query timeout.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +44,14 @@ ENGINE_MODULE = "kuzu"
 log = logging.getLogger("dpgraph.cypher")
 # Rows written between checkpoints (see _checkpoint): ~20 MB of the page cache.
 CHECKPOINT_ROWS = 20_000
+# Lookups (see _current): by primary key, at most LOOKUP_CHUNK per statement, unless the
+# batch looks up more than one key per SCAN_ROWS_PER_LOOKUP rows of the table, which one
+# statement scanning it answers sooner, and the scan's hash table (taken as
+# SCAN_CACHE_BYTES_PER_ROW of the page cache per row, about a quarter at ~1 KiB) fits.
+LOOKUP_CHUNK = 32
+SCAN_ROWS_PER_LOOKUP = 1000
+SCAN_CACHE_BYTES_PER_ROW = 4096
+ENGINE_DEFAULT_CACHE = 2**30  # assumed when the engine sizes its own (80% of memory)
 
 
 class CypherTimeout(DpgraphError):
@@ -172,65 +181,40 @@ def _segments(changes: Sequence[Change]) -> list[DeleteOwned | list[NodeUpsert |
 # --- statements -----------------------------------------------------------------------------------
 
 
-def _assignments(var: str, c: NodeUpsert | RelUpsert) -> list[str]:
-    sets = [f"{var}.{q(k)} = r.s_{k}" for k in sorted(c.set)]
-    sets += [f"{var}.{q(k)} = CASE WHEN {var}.{q(k)} IS NULL OR r.e_{k} < {var}.{q(k)} "
-             f"THEN r.e_{k} ELSE {var}.{q(k)} END" for k in sorted(c.earliest)]
-    sets += [f"{var}.{q(k)} = CASE WHEN {var}.{q(k)} IS NULL OR r.l_{k} > {var}.{q(k)} "
-             f"THEN r.l_{k} ELSE {var}.{q(k)} END" for k in sorted(c.latest)]
-    return sets
-
-
-def _row(c: NodeUpsert | RelUpsert) -> dict[str, Any]:
-    row: dict[str, Any] = {f"s_{k}": v for k, v in c.set.items()}
-    row.update({f"e_{k}": v for k, v in c.earliest.items()})
-    row.update({f"l_{k}": v for k, v in c.latest.items()})
-    return row
-
-
-def _node_statement(c: NodeUpsert) -> str:
-    sets = _assignments("n", c)
-    text = f"UNWIND $rows AS r MERGE (n:{q(c.label)} {{id: r.id}})"
-    if sets:
-        text += " SET " + ", ".join(sets)
+def _touched(c: NodeUpsert) -> list[str]:
+    """The properties ``c`` may write."""
+    out = [*c.set, *c.earliest, *c.latest]
     if c.ranked is not None:
-        rk, tb = q(c.ranked.rank_property), q(c.ranked.tiebreak_property)
-        win = (f"(n.{rk} IS NULL OR r.k_rank > n.{rk} OR "
-               f"(r.k_rank = n.{rk} AND r.k_tie > n.{tb}))")
-        pairs = [(f"n.{q(k)}", f"r.k_{k}") for k in sorted(c.ranked.props)]
-        pairs += [(f"n.{rk}", "r.k_rank"), (f"n.{tb}", "r.k_tie")]
-        text += f" WITH n, r, {win} AS win SET " + ", ".join(
-            f"{prop} = CASE WHEN win THEN {value} ELSE {prop} END" for prop, value in pairs)
-    return text
+        out += [*c.ranked.props, c.ranked.rank_property, c.ranked.tiebreak_property]
+    return out
 
 
-def _node_row(c: NodeUpsert) -> dict[str, Any]:
-    row = {"id": c.id, **_row(c)}
-    if c.ranked is not None:
-        row.update({f"k_{k}": v for k, v in c.ranked.props.items()})
-        row.update({"k_rank": c.ranked.rank, "k_tie": c.ranked.tiebreak})
-    return row
+def _wins(r: Ranked, current: Mapping[str, Value]) -> bool:
+    rank, tie = current.get(r.rank_property), current.get(r.tiebreak_property)
+    if rank is None or tie is None:  # a missing stored rank (or tiebreak) loses
+        return True
+    return (r.rank, r.tiebreak) > (rank, tie)  # type: ignore[operator]
 
 
-def _node_shape(c: NodeUpsert) -> tuple[Any, ...]:
-    ranked = c.ranked
-    return (c.label, tuple(sorted(c.set)), tuple(sorted(c.earliest)), tuple(sorted(c.latest)),
-            None if ranked is None else (ranked.rank_property, ranked.tiebreak_property,
-                                         tuple(sorted(ranked.props))))
-
-
-def _rel_statement(c: RelUpsert) -> str:
-    # MATCH … WHERE rather than MATCH ({id: …}): LadybugDB 0.15.3 fails on the property-map
-    # form before a relationship MERGE ("unordered_map::at"); Kùzu runs both.
-    text = (f"UNWIND $rows AS r MATCH (a:{q(c.src_label)}) WHERE a.id = r.src "
-            f"MATCH (b:{q(c.dst_label)}) WHERE b.id = r.dst MERGE (a)-[x:{q(c.type)}]->(b)")
-    sets = _assignments("x", c)
-    return text + (" SET " + ", ".join(sets) if sets else "")
-
-
-def _existing_statement(c: RelUpsert, tail: str) -> str:
-    return (f"UNWIND $rows AS r MATCH (a:{q(c.src_label)} {{id: r.src}})-[x:{q(c.type)}]->"
-            f"(b:{q(c.dst_label)} {{id: r.dst}}) {tail}")
+def _delta(c: NodeUpsert | RelUpsert, current: Mapping[str, Value]) -> dict[str, Value]:
+    """The properties ``c`` changes on an element whose stored properties are ``current``,
+    by the merge policies of dpgraph.cypher.model; empty when it changes nothing (most
+    upserts of a node seen before: its write is skipped)."""
+    out: dict[str, Value] = {k: v for k, v in c.set.items() if current.get(k) != v}
+    for k, v in c.earliest.items():
+        old = current.get(k)
+        if old is None or v < old:  # type: ignore[operator]
+            out[k] = v
+    for k, v in c.latest.items():
+        old = current.get(k)
+        if old is None or v > old:  # type: ignore[operator]
+            out[k] = v
+    ranked = getattr(c, "ranked", None)
+    if ranked is not None and _wins(ranked, current):
+        won = {**ranked.props, ranked.rank_property: ranked.rank,
+               ranked.tiebreak_property: ranked.tiebreak}
+        out.update({k: v for k, v in won.items() if current.get(k) != v})
+    return out
 
 
 def _copy_value(value: Value) -> str:
@@ -246,11 +230,6 @@ def _copyable(c: NodeUpsert | RelUpsert) -> bool:
     if ranked is not None:
         parts += [ranked.props, {"tiebreak": ranked.tiebreak}]
     return all(v != "" for part in parts for v in part.values())
-
-
-def _rel_shape(c: RelUpsert) -> tuple[Any, ...]:
-    return (c.type, c.src_label, c.dst_label, tuple(sorted(c.set)), tuple(sorted(c.earliest)),
-            tuple(sorted(c.latest)))
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -300,6 +279,9 @@ class EmbeddedCypher:
         self._copy_file = directory / "copy-rows.csv"
         self._writer = self._engine.Connection(self._db)
         self._lock = threading.Lock()  # one writer
+        self._prepared: dict[str, Any] = {}  # the writer's lookups, by text
+        self._counts: dict[str, int] = {}  # nodes per label (see _count)
+        self._scan_rows = (buffer_pool_bytes or ENGINE_DEFAULT_CACHE) // SCAN_CACHE_BYTES_PER_ROW
         self._unsaved = 0  # rows written since the last checkpoint (about)
         # Readers in flight, so that the database is never reopened under one.
         self._readers = threading.Condition()
@@ -332,16 +314,17 @@ class EmbeddedCypher:
         for label in OWNED_LABELS:
             self._writer.execute(f"MATCH (n:{q(label)}) WHERE n.owner IN $owners "
                                  "DETACH DELETE n", {"owners": owners})
+            self._counts.pop(label, None)
 
     def _upsert(self, changes: list[NodeUpsert | RelUpsert]) -> None:
         by_label: dict[str, dict[str, NodeUpsert]] = {}
         ends: dict[str, set[str]] = {}
-        rels: dict[tuple[Any, ...], list[RelUpsert]] = {}
+        rels: dict[tuple[str, str, str], list[RelUpsert]] = {}
         for c in changes:
             if isinstance(c, NodeUpsert):
                 by_label.setdefault(c.label, {})[c.id] = c
             else:
-                rels.setdefault(_rel_shape(c), []).append(c)
+                rels.setdefault((c.type, c.src_label, c.dst_label), []).append(c)
                 ends.setdefault(c.src_label, set()).add(c.src_id)
                 ends.setdefault(c.dst_label, set()).add(c.dst_id)
         # Nodes that do not exist yet are bulk-loaded, and relationships touching one cannot
@@ -350,34 +333,96 @@ class EmbeddedCypher:
         for label in sorted({*by_label, *ends}):
             upserts = by_label.get(label, {})
             ids = set(upserts) | ends.get(label, set())
-            existing = self._existing_nodes(label, ids)
-            merged: dict[tuple[Any, ...], list[NodeUpsert]] = {}
+            props = sorted({p for c in upserts.values() for p in _touched(c)})
+            current = self._current(
+                f"MATCH (n:{q(label)}) WHERE n.id = $key RETURN n.id AS k0"
+                + "".join(f", n.{q(p)} AS p{j}" for j, p in enumerate(props)),
+                sorted(ids), props, rows=lambda label=label: self._count(label))
             fresh: list[NodeUpsert] = []
-            for node_id in sorted(ids):
+            for node_id in sorted(ids - {k for k, _ in current}):
+                created.add((label, node_id))
                 c = upserts.get(node_id, NodeUpsert(label, node_id))
-                if node_id in existing:
-                    if node_id in upserts:  # a bare end point that exists needs nothing
-                        merged.setdefault(_node_shape(c), []).append(c)
-                elif _copyable(c):
+                if _copyable(c):
                     fresh.append(c)
-                    created.add((label, node_id))
                 else:
-                    merged.setdefault(_node_shape(c), []).append(c)
+                    self._write_node(c, _delta(c, {}), create=True)
             if fresh:
                 self._copy_nodes(label, fresh)
-            for group in merged.values():
-                self._writer.execute(_node_statement(group[0]),
-                                     {"rows": [_node_row(c) for c in group]})
-        for rgroup in rels.values():
-            self._upsert_rels(rgroup, created)
+            if label in self._counts:
+                self._counts[label] += len(ids) - len(current)
+            for (node_id, _), values in current.items():
+                if node_id in upserts and (delta := _delta(upserts[node_id], values)):
+                    self._write_node(upserts[node_id], delta, create=False)
+        for group in rels.values():
+            self._upsert_rels(group, created)
 
-    def _existing_nodes(self, label: str, ids: set[str]) -> set[str]:
-        found = self._writer.execute(
-            f"UNWIND $ids AS i MATCH (n:{q(label)} {{id: i}}) RETURN n.id", {"ids": sorted(ids)})
-        out: set[str] = set()
-        while found.has_next():
-            out.add(found.get_next()[0])
+    def _current(self, part: str, keys: Sequence[str], props: Sequence[str], *,
+                 rows: Callable[[], int]) -> dict[tuple[str, str], dict[str, Value]]:
+        """Rows of ``part`` (a lookup by the primary key ``$key`` returning ``k0``, for a
+        relationship ``k1``, then ``props``) for every key, as ``(k0, k1 or "")`` → props.
+        ``rows``: how many rows the lookup would scan (nodes of the label, relationships).
+
+        Kùzu plans ``UNWIND $keys … WHERE n.id = key`` (and ``n.id IN $keys``) as a scan of
+        the whole label or relationship type with a hash table over it: at 1.8 million
+        fields one such lookup took ~150 ms and hundreds of MB of the page cache, a ``SET``
+        on 1,000 of them 10 s, and the view's writes ran out of cache. A lookup by primary
+        key costs ~0.1 ms at any size; so a batch looks its keys up one by one, unless the
+        table is small and the batch large (a rebuild's first pages)."""
+        if not keys:
+            return {}
+        if len(keys) * SCAN_ROWS_PER_LOOKUP > (count := rows()) and count < self._scan_rows:
+            return self._rows_by_key(
+                f"UNWIND $keys AS key {part.replace('$key', 'key')}", {"keys": list(keys)},
+                props)
+        out: dict[tuple[str, str], dict[str, Value]] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = list(keys[start:start + LOOKUP_CHUNK])
+            # padded to a power of two, so that a few prepared statements serve every size
+            size = 1 << (len(chunk) - 1).bit_length()
+            chunk += chunk[-1:] * (size - len(chunk))
+            text = " UNION ALL ".join(part.replace("$key", f"$k{i}") for i in range(size))
+            out.update(self._rows_by_key(text, {f"k{i}": k for i, k in enumerate(chunk)},
+                                         props))
         return out
+
+    def _rows_by_key(self, text: str, params: dict[str, Any],
+                     props: Sequence[str]) -> dict[tuple[str, str], dict[str, Value]]:
+        statement = self._prepared.get(text)
+        if statement is None:
+            with warnings.catch_warnings():  # kuzu deprecates prepare(); execute() would
+                warnings.simplefilter("ignore", DeprecationWarning)  # prepare on each call
+                statement = self._prepared[text] = self._writer.prepare(text, params)
+        found = self._writer.execute(statement, params)
+        width = len(found.get_column_names()) - len(props)
+        out: dict[tuple[str, str], dict[str, Value]] = {}
+        while found.has_next():
+            row = found.get_next()
+            out[(row[0], row[1] if width == 2 else "")] = dict(
+                zip(props, row[width:], strict=True))
+        return out
+
+    def _count(self, label: str) -> int:
+        """Nodes of ``label`` (kept from the engine's own count, which costs ~1 ms)."""
+        if label not in self._counts:
+            found = self._writer.execute(f"MATCH (n:{q(label)}) RETURN count(n)")
+            self._counts[label] = int(found.get_next()[0])
+        return self._counts[label]
+
+    def _count_rels(self, rel: str, src_label: str, keys: int) -> int:
+        """Relationships of ``rel``, counted (~20 ms at a million) only when the batch
+        looks up enough start nodes for a scan: otherwise their count is answer enough."""
+        nodes = self._count(src_label)
+        if nodes >= self._scan_rows or keys * SCAN_ROWS_PER_LOOKUP <= nodes:
+            return nodes
+        found = self._writer.execute(f"MATCH ()-[x:{q(rel)}]->() RETURN count(x)")
+        return int(found.get_next()[0])
+
+    def _write_node(self, c: NodeUpsert, delta: Mapping[str, Value], *, create: bool) -> None:
+        head = (f"MERGE (n:{q(c.label)} {{id: $id}})" if create
+                else f"MATCH (n:{q(c.label)}) WHERE n.id = $id")
+        sets = ", ".join(f"n.{q(p)} = $v{j}" for j, p in enumerate(delta))
+        self._writer.execute(head + (f" SET {sets}" if sets else ""),
+                             {"id": c.id, **{f"v{j}": v for j, v in enumerate(delta.values())}})
 
     def _copy_nodes(self, label: str, group: list[NodeUpsert]) -> None:
         props = list(NODES[label])
@@ -405,30 +450,39 @@ class EmbeddedCypher:
         first = group[0]
         new = [c for c in group if (c.src_label, c.src_id) in created
                or (c.dst_label, c.dst_id) in created]
-        group = [c for c in group if (c.src_label, c.src_id) not in created
-                 and (c.dst_label, c.dst_id) not in created]
-        existing: set[tuple[str, str]] = set()
-        if group:
-            rows = [{"src": c.src_id, "dst": c.dst_id, **_row(c)} for c in group]
-            found = self._writer.execute(_existing_statement(first, "RETURN r.src, r.dst"),
-                                         {"rows": [{"src": r["src"], "dst": r["dst"]}
-                                                   for r in rows]})
-            while found.has_next():
-                src, dst = found.get_next()
-                existing.add((src, dst))
-            sets = _assignments("x", first)
-            if existing and sets:
-                self._writer.execute(
-                    _existing_statement(first, "SET " + ", ".join(sets)),
-                    {"rows": [r for r in rows if (r["src"], r["dst"]) in existing]})
-        new += [c for c in group if (c.src_id, c.dst_id) not in existing]
-        slow = [c for c in new if not _copyable(c)]
-        if slow:
-            self._writer.execute(_rel_statement(first), {"rows": [
-                {"src": c.src_id, "dst": c.dst_id, **_row(c)} for c in slow]})
+        both_ends_existed = [c for c in group if (c.src_label, c.src_id) not in created
+                             and (c.dst_label, c.dst_id) not in created]
+        if both_ends_existed:
+            # Looked up from the start node: the side with few relationships in every type.
+            props = list(RELS[first.type][1])
+            current = self._current(
+                f"MATCH (a:{q(first.src_label)})-[x:{q(first.type)}]->(b:{q(first.dst_label)}) "
+                "WHERE a.id = $key RETURN a.id AS k0, b.id AS k1"
+                + "".join(f", x.{q(p)} AS p{j}" for j, p in enumerate(props)),
+                sorted({c.src_id for c in both_ends_existed}), props,
+                rows=lambda: self._count_rels(first.type, first.src_label,
+                                              len(both_ends_existed)))
+            for c in both_ends_existed:
+                values = current.get((c.src_id, c.dst_id))
+                if values is None:
+                    new.append(c)
+                elif delta := _delta(c, values):
+                    self._write_rel(c, delta, create=False)
+        for c in new:
+            if not _copyable(c):
+                self._write_rel(c, _delta(c, {}), create=True)
         fast = [c for c in new if _copyable(c)]
         if fast:
             self._copy_rels(first.type, first.src_label, first.dst_label, fast)
+
+    def _write_rel(self, c: RelUpsert, delta: Mapping[str, Value], *, create: bool) -> None:
+        a, b, t = q(c.src_label), q(c.dst_label), q(c.type)
+        head = (f"MATCH (a:{a}) WHERE a.id = $src MATCH (b:{b}) WHERE b.id = $dst "
+                f"CREATE (a)-[x:{t}]->(b)" if create else
+                f"MATCH (a:{a})-[x:{t}]->(b:{b}) WHERE a.id = $src AND b.id = $dst")
+        sets = ", ".join(f"x.{q(p)} = $v{j}" for j, p in enumerate(delta))
+        self._writer.execute(head + (f" SET {sets}" if sets else ""), {
+            "src": c.src_id, "dst": c.dst_id, **{f"v{j}": v for j, v in enumerate(delta.values())}})
 
     def link(self, links: Sequence[Link]) -> None:
         with self._writing():
@@ -511,6 +565,8 @@ class EmbeddedCypher:
             self._db = self._engine.Database(self._path,
                                              buffer_pool_size=self._buffer_pool_bytes)
             self._writer = self._engine.Connection(self._db)
+            self._prepared.clear()
+            self._counts.clear()
         finally:
             with self._readers:
                 self._reopening = False
@@ -571,6 +627,8 @@ class EmbeddedCypher:
                 self._writer.execute(f"DROP TABLE IF EXISTS {q(rel)}")
             for label in NODES:
                 self._writer.execute(f"DROP TABLE IF EXISTS {q(label)}")
+            self._prepared.clear()
+            self._counts.clear()
             self._create_schema()
 
     def close(self) -> None:
