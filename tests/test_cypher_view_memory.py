@@ -72,6 +72,14 @@ def test_wide_datasets_link_under_a_small_page_cache(tmp_path: Path) -> None:
             "RETURN c.id AS c", timeout=60) == [{"c": "p7/rep/c12"}]
         assert count(engine, "MATCH (f:Field)-[r:REALISES]->() WHERE f.name = 'extra' "
                              "RETURN count(r) AS n") == 0
+        # every dataset of the graph in one batch: only the represented ones are bound
+        everything = relink([f"s3://lake:t{i}" for i in range(DATASETS)], [])
+        kept = [link.narrowed(engine._rows) for link in everything]
+        assert [None if k is None else len(k.params["datasets"]) for k in kept] == \
+            [REPRESENTED, DATASETS, REPRESENTED]
+        engine.link(everything)
+        assert count(engine, "MATCH (:Field)-[r:REALISES]->() RETURN count(r) AS n") == \
+            REPRESENTED * WIDTH
         # drawing again from the products' side adds nothing
         engine.link(relink([], [f"p{i}" for i in range(REPRESENTED)]))
         assert count(engine, "MATCH (:Field)-[r:REALISES]->() RETURN count(r) AS n") == \

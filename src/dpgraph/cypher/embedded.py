@@ -486,7 +486,10 @@ class EmbeddedCypher:
 
     def link(self, links: Sequence[Link]) -> None:
         with self._writing():
-            for link in links:
+            for each in links:
+                link = each.narrowed(self._rows)
+                if link is None:
+                    continue
                 pairs = link.missing(self._rows)
                 self._unsaved += len(pairs)
                 if pairs:

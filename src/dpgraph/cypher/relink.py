@@ -22,7 +22,7 @@ listed nodes, so the work and memory of a relink follow the batch, not the graph
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dpgraph.cypher.model import Statement
@@ -40,10 +40,23 @@ class Link:
     type: str
     dst: str
     params: Mapping[str, Any]
+    # A reading query returning (first column) every dataset that can be bound at all, from
+    # the registered side, so tens of thousands at most: the embedded backend keeps only
+    # those of ``$datasets`` first, since Kùzu filters ``IN $datasets`` over every dataset
+    # of the graph, each against the whole list (3.6 s for 5,000 among 236,000).
+    candidates: str = ""
 
     def merge(self) -> Statement:
         return (f"{self.match.rstrip()}\nMERGE ({self.src})-[:{self.type}]->({self.dst})\n",
                 self.params)
+
+    def narrowed(self, rows: Rows) -> Link | None:
+        """This link with only the datasets its ``candidates`` allow; None if none is left."""
+        if not self.candidates:
+            return self
+        allowed = {row[0] for row in rows(self.candidates, {})}
+        kept = [d for d in self.params["datasets"] if d in allowed]
+        return replace(self, params={**self.params, "datasets": kept}) if kept else None
 
     def missing(self, rows: Rows) -> list[tuple[str, str]]:
         """The ids of the bound pairs not yet linked."""
@@ -108,6 +121,13 @@ MATCH (a)-[:ALIAS_OF]->(d:Dataset)
 _REPRESENTED_DATASETS = """
 MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE d.id IN $datasets
 """
+_AT_A_REPRESENTATION = """
+MATCH (r:Representation) WHERE r.normalizedLocation IS NOT NULL
+WITH DISTINCT r.normalizedLocation AS location
+MATCH (d:Dataset) WHERE d.normalizedLocation = location
+RETURN d.id
+"""
+_REPRESENTED = "MATCH (d:Dataset)-[:REPRESENTS]->(:Representation) RETURN DISTINCT d.id"
 _REPRESENTED_BY_PRODUCT = """
 MATCH (d:Dataset)-[:REPRESENTS]->(r:Representation) WHERE r.product IN $products
 """
@@ -121,9 +141,9 @@ MATCH (e:DataElement) WHERE e.id = k.target
 """
 
 
-def _realises(scope: str, params: Mapping[str, Any]) -> SameNameLink:
+def _realises(scope: str, params: Mapping[str, Any], candidates: str = "") -> SameNameLink:
     return SameNameLink(scope + _SAME_NAME.lstrip("\n"), "f", "REALISES", "c", params,
-                        scope=scope)
+                        candidates, scope=scope)
 
 
 def relink(datasets: Sequence[str], products: Sequence[str]) -> list[Link]:
@@ -137,9 +157,10 @@ def relink(datasets: Sequence[str], products: Sequence[str]) -> list[Link]:
                 Link(_JOIN_TARGETS, "k", "TO_ELEMENT", "e", by_product)]
     if datasets:
         by_dataset = {"datasets": list(datasets)}
-        out += [Link(_REPRESENTS_BY_DATASET, "d", "REPRESENTS", "r", by_dataset),
+        out += [Link(_REPRESENTS_BY_DATASET, "d", "REPRESENTS", "r", by_dataset,
+                     _AT_A_REPRESENTATION),
                 Link(_REPRESENTS_THROUGH_ALIAS, "d", "REPRESENTS", "r", by_dataset),
-                _realises(_REPRESENTED_DATASETS, by_dataset)]
+                _realises(_REPRESENTED_DATASETS, by_dataset, _REPRESENTED)]
     return out
 
 
