@@ -217,6 +217,15 @@ def _delta(c: NodeUpsert | RelUpsert, current: Mapping[str, Value]) -> dict[str,
     return out
 
 
+def _set_clause(var: str, delta: Mapping[str, Value]) -> tuple[str, dict[str, Value]]:
+    """`` SET var.p = $v0, …`` for the properties of ``delta`` (empty if none), and its
+    parameters."""
+    if not delta:
+        return "", {}
+    sets = ", ".join(f"{var}.{q(p)} = $v{j}" for j, p in enumerate(delta))
+    return f" SET {sets}", {f"v{j}": v for j, v in enumerate(delta.values())}
+
+
 def _copy_value(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -420,9 +429,8 @@ class EmbeddedCypher:
     def _write_node(self, c: NodeUpsert, delta: Mapping[str, Value], *, create: bool) -> None:
         head = (f"MERGE (n:{q(c.label)} {{id: $id}})" if create
                 else f"MATCH (n:{q(c.label)}) WHERE n.id = $id")
-        sets = ", ".join(f"n.{q(p)} = $v{j}" for j, p in enumerate(delta))
-        self._writer.execute(head + (f" SET {sets}" if sets else ""),
-                             {"id": c.id, **{f"v{j}": v for j, v in enumerate(delta.values())}})
+        sets, values = _set_clause("n", delta)
+        self._writer.execute(head + sets, {"id": c.id, **values})
 
     def _copy_nodes(self, label: str, group: list[NodeUpsert]) -> None:
         props = list(NODES[label])
@@ -448,10 +456,12 @@ class EmbeddedCypher:
 
     def _upsert_rels(self, group: list[RelUpsert], created: set[tuple[str, str]]) -> None:
         first = group[0]
-        new = [c for c in group if (c.src_label, c.src_id) in created
-               or (c.dst_label, c.dst_id) in created]
-        both_ends_existed = [c for c in group if (c.src_label, c.src_id) not in created
-                             and (c.dst_label, c.dst_id) not in created]
+        new: list[RelUpsert] = []
+        both_ends_existed: list[RelUpsert] = []
+        for c in group:
+            touches_created = ((c.src_label, c.src_id) in created
+                               or (c.dst_label, c.dst_id) in created)
+            (new if touches_created else both_ends_existed).append(c)
         if both_ends_existed:
             # Looked up from the start node: the side with few relationships in every type.
             props = list(RELS[first.type][1])
@@ -468,10 +478,12 @@ class EmbeddedCypher:
                     new.append(c)
                 elif delta := _delta(c, values):
                     self._write_rel(c, delta, create=False)
+        fast = []
         for c in new:
-            if not _copyable(c):
+            if _copyable(c):
+                fast.append(c)
+            else:
                 self._write_rel(c, _delta(c, {}), create=True)
-        fast = [c for c in new if _copyable(c)]
         if fast:
             self._copy_rels(first.type, first.src_label, first.dst_label, fast)
 
@@ -480,9 +492,8 @@ class EmbeddedCypher:
         head = (f"MATCH (a:{a}) WHERE a.id = $src MATCH (b:{b}) WHERE b.id = $dst "
                 f"CREATE (a)-[x:{t}]->(b)" if create else
                 f"MATCH (a:{a})-[x:{t}]->(b:{b}) WHERE a.id = $src AND b.id = $dst")
-        sets = ", ".join(f"x.{q(p)} = $v{j}" for j, p in enumerate(delta))
-        self._writer.execute(head + (f" SET {sets}" if sets else ""), {
-            "src": c.src_id, "dst": c.dst_id, **{f"v{j}": v for j, v in enumerate(delta.values())}})
+        sets, values = _set_clause("x", delta)
+        self._writer.execute(head + sets, {"src": c.src_id, "dst": c.dst_id, **values})
 
     def link(self, links: Sequence[Link]) -> None:
         with self._writing():
