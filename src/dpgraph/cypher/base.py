@@ -14,6 +14,12 @@ Row = dict[str, Any]
 
 class CypherBackend(Protocol):
     kind: ClassVar[str]
+    # Opened with no data of its own (its files created at open, e.g. after being discarded):
+    # the view then starts again from the beginning of the log, whatever its offset says.
+    fresh: bool
+    # The log offset the view's writes start after, set by the view before it writes (the
+    # embedded backend keeps it with a marker of the write in flight, see write_guard).
+    position: int
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply changes in order (see dpgraph.cypher.model for their idempotent semantics).

@@ -56,6 +56,8 @@ CLEAR_CHUNK = 10_000
 
 class BoltBackend:
     kind: ClassVar[str] = "bolt"
+    fresh = False  # what a server holds is not known from here
+    position = 0  # unused: a server's crash is not the view's process's
 
     def __init__(self, uri: str, user: str, password: str, *, database: str | None = None,
                  server: ServerKind = "neo4j", connect_timeout: float = 5.0,

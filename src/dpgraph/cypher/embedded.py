@@ -38,6 +38,7 @@ from dpgraph.cypher.errors import ViewOutOfMemory
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert, Value
 from dpgraph.cypher.relink import Link
 from dpgraph.cypher.schema import NODES, OWNED_LABELS, RELS
+from dpgraph.cypher.write_guard import WriteGuard
 from dpgraph.errors import DpgraphError
 
 ENGINE_MODULE = "kuzu"
@@ -46,11 +47,12 @@ log = logging.getLogger("dpgraph.cypher")
 CHECKPOINT_ROWS = 20_000
 # Lookups (see _current): by primary key, at most LOOKUP_CHUNK per statement, unless the
 # batch looks up more than one key per SCAN_ROWS_PER_LOOKUP rows of the table, which one
-# statement scanning it answers sooner, and the scan's hash table (taken as
-# SCAN_CACHE_BYTES_PER_ROW of the page cache per row, about a quarter at ~1 KiB) fits.
+# statement scanning it answers sooner, and the table is small against the page cache (at
+# most a sixteenth of it at ~1 KiB a row: with a quarter, the 10,000-product rebuild ran
+# short of cache while its Job, Run and Dataset tables, ~250,000 rows each, were scanned).
 LOOKUP_CHUNK = 32
 SCAN_ROWS_PER_LOOKUP = 1000
-SCAN_CACHE_BYTES_PER_ROW = 4096
+SCAN_CACHE_BYTES_PER_ROW = 16384
 ENGINE_DEFAULT_CACHE = 2**30  # assumed when the engine sizes its own (80% of memory)
 
 
@@ -284,6 +286,15 @@ class EmbeddedCypher:
         self._buffer_pool_bytes = buffer_pool_bytes
         directory.mkdir(parents=True, exist_ok=True)
         self._path = str(directory / f"graph.{engine_module}")
+        self._guard = WriteGuard(directory)
+        if self._guard.poisoned:
+            log.error("the Cypher view's database took the process down in %d writes in a "
+                      "row: discarded, the view is rebuilt from the log", self._guard.crashes)
+            for file in directory.glob(f"graph.{engine_module}*"):
+                file.unlink()
+            self._guard.forget()
+        self.fresh = not Path(self._path).exists()
+        self.position = 0  # set by the view: the log offset its writes start after
         self._db = self._engine.Database(self._path, buffer_pool_size=buffer_pool_bytes)
         self._copy_file = directory / "copy-rows.csv"
         self._writer = self._engine.Connection(self._db)
@@ -535,9 +546,10 @@ class EmbeddedCypher:
         """One write transaction, then a checkpoint once CHECKPOINT_ROWS rows are unsaved;
         the engine's out-of-memory named with the setting to raise (the view's thread shows
         it in /health)."""
-        with self._lock:
+        with self._lock, self._guard.writing(self.position):
+            transaction = _Transaction(self._writer)
             try:
-                with _Transaction(self._writer):
+                with transaction:
                     yield
                 if self._unsaved >= CHECKPOINT_ROWS:
                     self._checkpoint()
@@ -546,6 +558,8 @@ class EmbeddedCypher:
                     raise
                 size = (f"{self._buffer_pool_bytes // 2**20} MiB" if self._buffer_pool_bytes
                         else "the engine's default")
+                log.warning("the Cypher view ran out of page cache (%s) in its %s", size,
+                            transaction.stage)
                 self._reopen()
                 raise ViewOutOfMemory(
                     f"the Cypher view's write needs more than the engine's page cache ({size}, "
@@ -568,8 +582,11 @@ class EmbeddedCypher:
     def _reopen(self) -> None:
         """Close and open the database again, once no read is running. After running out of
         page cache in a write, Kùzu 0.11's rollback leaves its in-memory state wrong (the
-        next COPY of the same nodes fails: "Unable to find primary key value"); the rolled
-        back transaction never reached the files, so reopening them gives the last commit."""
+        next COPY of the same nodes fails: "Unable to find primary key value"); reopening
+        gives the last commit. Running out in COMMIT itself (the checkpoint it may start)
+        does not roll back: the transaction is in the WAL, and reopening replays it (seen:
+        all of a failed commit's rows there after reopening). Either way the batch is
+        applied again, which lands in the same state."""
         with self._readers:
             self._reopening = True
             self._readers.wait_for(lambda: self._reading == 0)
@@ -636,7 +653,7 @@ class EmbeddedCypher:
             return rows
 
     def clear(self) -> None:
-        with self._lock:
+        with self._lock, self._guard.writing(self.position):
             for rel in RELS:
                 self._writer.execute(f"DROP TABLE IF EXISTS {q(rel)}")
             for label in NODES:
@@ -654,13 +671,16 @@ class EmbeddedCypher:
 class _Transaction:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+        self.stage = "statements"  # where it is, for the out-of-memory warning
 
     def __enter__(self) -> None:
         self._conn.execute("BEGIN TRANSACTION")
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         if kind is None:
+            self.stage = "commit"
             self._conn.execute("COMMIT")
+            self.stage = "checkpoint after the commit"
             return
         with contextlib.suppress(RuntimeError):  # the engine may have rolled back already
             self._conn.execute("ROLLBACK")

@@ -39,6 +39,11 @@ class CypherView:
         self._cond = threading.Condition()
         self._apply = threading.Lock()
         self._offset = event_log.projected(name)
+        if backend.fresh and self._offset:
+            log.warning("the Cypher view's database is new: rebuilt from the log (was at "
+                        "offset %d)", self._offset)
+            event_log.set_projected(name, 0)
+            self._offset = 0
         self._offered = Handover(MAX_OFFERED)
         self._wake: threading.Event | None = None
         self._stopping: threading.Event | None = None
@@ -90,6 +95,7 @@ class CypherView:
             return self._offered.take(after=self._offset, limit=page)
 
     def bootstrap(self) -> None:
+        self.backend.position = self.offset
         self.backend.apply(bootstrap_changes())
 
     def apply_batch(self, records: Sequence[LogRecord]) -> None:
@@ -140,6 +146,7 @@ class CypherView:
             except ValueError:  # nothing the receiver would have stored; skip, as RDF does
                 log.warning("record %d cannot be projected to the Cypher view", record.offset)
         if changes:
+            self.backend.position = self._offset  # the same page after a restart
             self.backend.apply(changes)
             datasets, products = touched(changes)
             self.backend.link(relink(datasets, products))
