@@ -162,8 +162,3 @@ def relink(datasets: Sequence[str], products: Sequence[str]) -> list[Link]:
                 Link(_REPRESENTS_THROUGH_ALIAS, "d", "REPRESENTS", "r", by_dataset),
                 _realises(_REPRESENTED_DATASETS, by_dataset, _REPRESENTED)]
     return out
-
-
-def relink_statements(datasets: Sequence[str], products: Sequence[str]) -> list[Statement]:
-    """The same links as MERGE statements."""
-    return [link.merge() for link in relink(datasets, products)]
