@@ -12,6 +12,9 @@ A page of records too large for the cache in one transaction is written in small
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,16 +107,18 @@ def wide_event(i: int, width: int) -> NewRecord:
 
 def test_a_page_too_large_for_the_cache_is_written_in_smaller_transactions(
         tmp_path: Path) -> None:
-    events, width = 40, 2500
+    # 40 events of 3,000 fields under 80 MiB: out of cache in the statements of one
+    # transaction for all, then two of 20 commit (found by trying sizes on the real engine)
+    events, width = 40, 3000
     log = SqliteLog(tmp_path / "log.sqlite")
     log.append([wide_event(i, width) for i in range(events)])
     records = list(log.read())
-    small = EmbeddedCypher(tmp_path / "cypher", buffer_pool_bytes=64 * 2**20)
+    small = EmbeddedCypher(tmp_path / "cypher", buffer_pool_bytes=80 * 2**20)
     view = CypherView(small, log)
     try:
         view.bootstrap()
         with pytest.raises(ViewOutOfMemory, match="DPGRAPH_CYPHER_BUFFER_POOL_MB"):
-            view.project(records)  # all 100,000 fields in one transaction: rolled back
+            view.project(records)  # all 120,000 fields in one transaction: rolled back
         assert count(small, "MATCH (f:Field) RETURN count(f) AS n") == 0
         assert view.catch_up() == events
         assert view.offset == log.head() == events
@@ -153,3 +158,66 @@ def test_updates_to_nodes_and_relationships_seen_before_follow_the_batch(
                              "'DIRECT' RETURN count(d) AS n") == len(updated) * WIDTH
     finally:
         engine.close()
+
+
+# Catches the view up with the log under a 64 MiB cache, where a commit runs out of it, then
+# tries again and reads; prints what it saw as JSON. In a child process: after a failed
+# commit Kùzu 0.11.3 may abort the process when the database is closed.
+STOPPING_CHILD = """
+import json, sys
+from pathlib import Path
+from dpgraph.cypher.embedded import EmbeddedCypher
+from dpgraph.cypher.errors import ViewCommitFailed
+from dpgraph.cypher.projection import CypherView
+from dpgraph.log.sqlite_log import SqliteLog
+
+data = Path(sys.argv[1])
+event_log = SqliteLog(data / "log.sqlite")
+view = CypherView(EmbeddedCypher(data / "cypher", buffer_pool_bytes=64 * 2**20), event_log)
+view.bootstrap()
+seen = {}
+for attempt in ("first", "again"):
+    try:
+        view.catch_up()
+        seen[attempt] = "caught up"
+    except ViewCommitFailed as exc:
+        seen[attempt] = str(exc)
+seen["offset"] = view.offset
+seen["read"] = view.backend.query("MATCH (d:Dataset) RETURN count(d) AS n", timeout=60)
+print(json.dumps(seen), flush=True)
+"""
+
+
+def test_a_commit_out_of_cache_stops_the_view_and_the_next_start_rebuilds_it(
+        tmp_path: Path) -> None:
+    """Out of page cache in COMMIT, Kùzu 0.11.3 kept the failed commit's rows, and its
+    10,000-product database was corrupt after two such failures: the view writes nothing
+    more, and the next start discards the database and rebuilds the view from the log."""
+    events, width = 40, 2500
+    event_log = SqliteLog(tmp_path / "log.sqlite")
+    event_log.append([wide_event(i, width) for i in range(events)])
+    event_log.close()
+    child = subprocess.run([sys.executable, "-c", STOPPING_CHILD, str(tmp_path)],
+                           capture_output=True, text=True, timeout=300)
+    assert child.stdout, child.stderr
+    seen = json.loads(child.stdout.splitlines()[0])
+    assert "in its commit" in seen["first"] and "restart the service" in seen["first"]
+    assert "DPGRAPH_CYPHER_BUFFER_POOL_MB" in seen["first"]
+    assert seen["again"] == seen["first"]  # refused before writing anything
+    assert seen["offset"] < events
+    assert seen["read"][0]["n"] >= 0  # reads go on
+    assert (tmp_path / "cypher" / "distrusted").exists()
+
+    log = SqliteLog(tmp_path / "log.sqlite")
+    larger = EmbeddedCypher(tmp_path / "cypher", buffer_pool_bytes=256 * 2**20)
+    assert larger.fresh
+    assert not (tmp_path / "cypher" / "distrusted").exists()
+    view = CypherView(larger, log)
+    try:
+        assert view.offset == 0
+        view.bootstrap()
+        assert view.catch_up() == events
+        assert count(larger, "MATCH (f:Field) RETURN count(f) AS n") == events * width
+    finally:
+        view.close()
+        log.close()

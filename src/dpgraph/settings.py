@@ -33,9 +33,11 @@ class Settings(BaseSettings):
     cypher_engine: Literal["kuzu", "real_ladybug"] = Field(
         "kuzu", description="embedded Cypher engine module (real_ladybug needs real-ladybug)")
     cypher_timeout: float = Field(30.0, gt=0, description="longest a Cypher query may run (s)")
-    cypher_buffer_pool_mb: int = Field(
-        1024, ge=64, description="page cache of the embedded Cypher engine in MiB (Kùzu's "
-        "default, 80% of the machine's memory, lets the view's cache outgrow the service)")
+    cypher_buffer_pool_mb: int | None = Field(
+        None, ge=64, description="page cache of the embedded Cypher engine in MiB; unset: a "
+        "quarter of the machine's memory, at least 1 GiB (Kùzu's own default, 80%, lets the "
+        "view's cache crowd out the service; 1 GiB could not build the view of 10,000 "
+        "products, 2 GiB could)")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
     # The remote store (store = "sparql"); see store/sparql_http_store.py.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -60,8 +61,16 @@ def register_backend(kind: str, factory: BackendFactory) -> None:
 def _embedded(settings: Any) -> CypherBackend:
     from dpgraph.cypher.embedded import EmbeddedCypher
 
+    cache_mb = settings.cypher_buffer_pool_mb or default_cache_mb()
     return EmbeddedCypher(settings.data_dir / "cypher", engine_module=settings.cypher_engine,
-                          buffer_pool_bytes=settings.cypher_buffer_pool_mb * 1024 * 1024)
+                          buffer_pool_bytes=cache_mb * 1024 * 1024)
+
+
+def default_cache_mb() -> int:
+    """A quarter of the machine's physical memory, at least 1 GiB (the engine reserves it as
+    address space; memory is taken as pages are cached)."""
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(1024, physical // 4 // 2**20)
 
 
 def open_backend(settings: Any) -> CypherBackend:

@@ -31,10 +31,10 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from dpgraph.cypher.base import Row, Statement
-from dpgraph.cypher.errors import ViewOutOfMemory
+from dpgraph.cypher.errors import ViewCommitFailed, ViewOutOfMemory
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert, Value
 from dpgraph.cypher.relink import Link
 from dpgraph.cypher.schema import NODES, OWNED_LABELS, RELS
@@ -54,6 +54,7 @@ LOOKUP_CHUNK = 32
 SCAN_ROWS_PER_LOOKUP = 1000
 SCAN_CACHE_BYTES_PER_ROW = 16384
 ENGINE_DEFAULT_CACHE = 2**30  # assumed when the engine sizes its own (80% of memory)
+STATEMENTS = "statements"  # the stage of a transaction before its commit
 
 
 class CypherTimeout(DpgraphError):
@@ -287,9 +288,9 @@ class EmbeddedCypher:
         directory.mkdir(parents=True, exist_ok=True)
         self._path = str(directory / f"graph.{engine_module}")
         self._guard = WriteGuard(directory)
-        if self._guard.poisoned:
-            log.error("the Cypher view's database took the process down in %d writes in a "
-                      "row: discarded, the view is rebuilt from the log", self._guard.crashes)
+        if reason := self._guard.poisoned:
+            log.error("the Cypher view's database is discarded and rebuilt from the log: %s",
+                      reason)
             for file in directory.glob(f"graph.{engine_module}*"):
                 file.unlink()
             self._guard.forget()
@@ -307,6 +308,7 @@ class EmbeddedCypher:
         self._readers = threading.Condition()
         self._reading = 0
         self._reopening = False
+        self._failed: str | None = None  # why writes are refused, once a commit failed
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -543,27 +545,55 @@ class EmbeddedCypher:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
-        """One write transaction, then a checkpoint once CHECKPOINT_ROWS rows are unsaved;
-        the engine's out-of-memory named with the setting to raise (the view's thread shows
-        it in /health)."""
-        with self._lock, self._guard.writing(self.position):
-            transaction = _Transaction(self._writer)
-            try:
-                with transaction:
-                    yield
-                if self._unsaved >= CHECKPOINT_ROWS:
-                    self._checkpoint()
-            except RuntimeError as exc:
-                if not _out_of_memory(exc):
-                    raise
-                size = (f"{self._buffer_pool_bytes // 2**20} MiB" if self._buffer_pool_bytes
-                        else "the engine's default")
-                log.warning("the Cypher view ran out of page cache (%s) in its %s", size,
-                            transaction.stage)
-                self._reopen()
-                raise ViewOutOfMemory(
-                    f"the Cypher view's write needs more than the engine's page cache ({size}, "
-                    "DPGRAPH_CYPHER_BUFFER_POOL_MB); raise it and restart the service") from exc
+        """One write transaction, then a checkpoint once CHECKPOINT_ROWS rows are unsaved.
+        Out of page cache in the statements rolls back, and the view writes less at a time.
+        A failure in the commit or the checkpoint after it may leave the database
+        inconsistent: it takes no more writes (reads go on), and the next start rebuilds it
+        from the log. Either way the error names the setting to raise (the view's thread
+        shows it in /health)."""
+        with self._lock:
+            if self._failed is not None:
+                raise ViewCommitFailed(self._failed)
+            with self._guard.writing(self.position):
+                transaction = _Transaction(self._writer)
+                try:
+                    with transaction:
+                        yield
+                    if self._unsaved >= CHECKPOINT_ROWS:
+                        self._checkpoint()
+                except RuntimeError as exc:
+                    if transaction.stage != STATEMENTS:
+                        self._commit_failed(transaction.stage, exc)
+                    if not _out_of_memory(exc):
+                        raise
+                    log.warning("the Cypher view ran out of page cache (%s) in a write",
+                                self._cache_size)
+                    self._reopen()
+                    raise ViewOutOfMemory(
+                        "the Cypher view's write needs more than the engine's page cache "
+                        f"({self._cache_size}, DPGRAPH_CYPHER_BUFFER_POOL_MB); raise it and "
+                        "restart the service") from exc
+
+    @property
+    def _cache_size(self) -> str:
+        return (f"{self._buffer_pool_bytes // 2**20} MiB" if self._buffer_pool_bytes
+                else "the engine's default")
+
+    def _commit_failed(self, stage: str, exc: RuntimeError) -> NoReturn:
+        """Seen with Kùzu 0.11.3: out of page cache in COMMIT, the rows there after
+        reopening (no rollback), and twice before the 10,000-product database was found
+        corrupt; and "Invalid transaction type to rollback" from COMMIT, the process then
+        aborting at exit."""
+        why = "ran out of page cache" if _out_of_memory(exc) else f"failed ({exc})"
+        reason = (f"a write {why} in its {stage} ({self._cache_size} of page cache), after "
+                  f"log offset {self.position}")
+        log.error("the Cypher view: %s", reason)
+        self._guard.distrust(reason)
+        self._failed = (
+            f"the Cypher view stopped: {reason}, which may leave its database inconsistent."
+            " It takes no more writes; raise DPGRAPH_CYPHER_BUFFER_POOL_MB and restart the "
+            "service, which rebuilds the view from the log")
+        raise ViewCommitFailed(self._failed) from exc
 
     def _checkpoint(self) -> None:
         """Kùzu keeps committed rows in its page cache until a checkpoint, and starts one by
@@ -581,12 +611,9 @@ class EmbeddedCypher:
 
     def _reopen(self) -> None:
         """Close and open the database again, once no read is running. After running out of
-        page cache in a write, Kùzu 0.11's rollback leaves its in-memory state wrong (the
-        next COPY of the same nodes fails: "Unable to find primary key value"); reopening
-        gives the last commit. Running out in COMMIT itself (the checkpoint it may start)
-        does not roll back: the transaction is in the WAL, and reopening replays it (seen:
-        all of a failed commit's rows there after reopening). Either way the batch is
-        applied again, which lands in the same state."""
+        page cache in a write's statements, Kùzu 0.11's rollback leaves its in-memory state
+        wrong (the next COPY of the same nodes fails: "Unable to find primary key value");
+        reopening gives the last commit, and the batch is applied again."""
         with self._readers:
             self._reopening = True
             self._readers.wait_for(lambda: self._reading == 0)
@@ -671,7 +698,7 @@ class EmbeddedCypher:
 class _Transaction:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
-        self.stage = "statements"  # where it is, for the out-of-memory warning
+        self.stage = STATEMENTS  # where it is, for the out-of-memory handling
 
     def __enter__(self) -> None:
         self._conn.execute("BEGIN TRANSACTION")

@@ -19,3 +19,8 @@ class CypherTimeout(DpgraphError):
 class ViewOutOfMemory(DpgraphError):
     """A write of the view needs more than the embedded engine's page cache (not a client's
     error: the view writes less at a time, or reports it in /health and tries again)."""
+
+
+class ViewCommitFailed(DpgraphError):
+    """A commit of the embedded view failed half-way (out of page cache): the view takes no
+    more writes until a restart rebuilds it from the log (/health shows the message)."""

@@ -14,6 +14,11 @@ offset when the write began): a failure that repeats.
 The marker is a file created before each write and removed after it, also when the write
 raised: only a process that died leaves it behind. Not fsync'd: it records process deaths,
 and a crash of the machine is the engine's WAL's business.
+
+A write that failed in its commit (out of page cache) is not trusted either: the corrupt
+10,000-product database had failed that way twice before it crashed, and a commit that fails
+half-way may leave an index and its table apart. ``distrust`` records it, and the next start
+discards the database at once.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class WriteGuard:
     def __init__(self, directory: Path) -> None:
         self._marker = directory / "writing"
         self._record = directory / "crashed-writes"
+        self._distrusted = directory / "distrusted"  # why the database is not trusted
         # Where the process last died inside a write, and how many times in a row there.
         self.position, self.crashes = self._read_record()
         died_at = _read(self._marker)
@@ -43,15 +49,22 @@ class WriteGuard:
                         "%s (%d time(s) in a row there)", self.position, self.crashes)
 
     @property
-    def poisoned(self) -> bool:
-        """The database has taken the process down often enough at one place in the log to
-        be rebuilt."""
-        return self.crashes >= CRASHES_BEFORE_DISCARD
+    def poisoned(self) -> str | None:
+        """Why the database is to be rebuilt, if it is: it has taken the process down often
+        enough at one place in the log, or a commit of it failed."""
+        if self.crashes >= CRASHES_BEFORE_DISCARD:
+            return f"it took the process down in {self.crashes} writes in a row"
+        return _read(self._distrusted)
+
+    def distrust(self, reason: str) -> None:
+        """The database may be inconsistent (``reason``): the next start discards it."""
+        self._distrusted.write_text(reason, encoding="utf-8")
 
     def forget(self) -> None:
-        """The database was discarded: no crash counts against the new one."""
+        """The database was discarded: nothing counts against the new one."""
         self.position, self.crashes = "", 0
         self._record.unlink(missing_ok=True)
+        self._distrusted.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def writing(self, position: int) -> Iterator[None]:
