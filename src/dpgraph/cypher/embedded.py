@@ -698,7 +698,7 @@ class EmbeddedCypher:
 class _Transaction:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
-        self.stage = STATEMENTS  # where it is, for the out-of-memory handling
+        self.stage = STATEMENTS  # where it is: a failure past the statements distrusts
 
     def __enter__(self) -> None:
         self._conn.execute("BEGIN TRANSACTION")

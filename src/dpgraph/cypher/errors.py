@@ -22,5 +22,6 @@ class ViewOutOfMemory(DpgraphError):
 
 
 class ViewCommitFailed(DpgraphError):
-    """A commit of the embedded view failed half-way (out of page cache): the view takes no
-    more writes until a restart rebuilds it from the log (/health shows the message)."""
+    """A commit of the embedded view, or the checkpoint after it, failed (out of page cache,
+    or another engine error): the view takes no more writes until a restart rebuilds it
+    from the log (/health shows the message)."""

@@ -15,10 +15,10 @@ The marker is a file created before each write and removed after it, also when t
 raised: only a process that died leaves it behind. Not fsync'd: it records process deaths,
 and a crash of the machine is the engine's WAL's business.
 
-A write that failed in its commit (out of page cache) is not trusted either: the corrupt
-10,000-product database had failed that way twice before it crashed, and a commit that fails
-half-way may leave an index and its table apart. ``distrust`` records it, and the next start
-discards the database at once.
+A write that failed in its commit (out of page cache, or another engine error) is not
+trusted either: the corrupt 10,000-product database had run out of cache in its commit
+twice before it crashed, and a commit that fails half-way may leave an index and its table
+apart. ``distrust`` records it, and the next start discards the database at once.
 """
 
 from __future__ import annotations
