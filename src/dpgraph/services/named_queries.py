@@ -52,6 +52,7 @@ _LET = re.compile(r"^([a-z][a-z0-9_]*)\s*=\s*([a-z][a-z0-9_]*)\s*-\s*([a-z][a-z0
                   r"(days|hours)$")
 _TOKEN = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_UNION = re.compile(r"^\s*UNION\b", re.IGNORECASE | re.MULTILINE)
 
 Row = dict[str, Any]
 
@@ -108,6 +109,12 @@ class NamedQuery:
     header: Header
     texts: dict[str, str] = field(default_factory=dict)  # language -> query text
 
+    @property
+    def cypher_is_union(self) -> bool:
+        """openCypher's ORDER BY orders only the last part of a UNION: the service sorts."""
+        text = self.texts.get("cypher")
+        return text is not None and _UNION.search(_body(text, "cypher")) is not None
+
     def as_dict(self) -> dict[str, Any]:
         h = self.header
         return {"name": self.name, "title": h.title, "description": h.description,
@@ -126,6 +133,11 @@ class QueryResult:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "language": self.language, "params": self.params,
                 "columns": self.columns, "rows": self.rows}
+
+
+def _ascending_nulls_last(row: list[Any]) -> list[tuple[bool, Any]]:
+    """Cypher's ``ORDER BY`` of every column, ascending: nulls after values."""
+    return [(value is None, "" if value is None else value) for value in row]
 
 
 # ------------------------------------------------------------------ files
@@ -362,4 +374,7 @@ class NamedQueries:
             if list(row) != columns:
                 raise QueryFileError(f"{query.name}.cypher returns {list(row)}, its header "
                                      f"says {columns}")
-        return [[row.get(c) for c in columns] for row in rows]
+        table = [[row.get(c) for c in columns] for row in rows]
+        if query.cypher_is_union:
+            table.sort(key=_ascending_nulls_last)
+        return table
