@@ -12,28 +12,43 @@
 //   registered without a type is not compared. In Cypher a top-level field whose name holds
 //   a dot is taken as nested.
 // columns: representation, dataset, change, column_name, registered_type, observed_type
+//
+// Two parts: fields of the latest schema against the registered columns (added, retyped),
+// then registered columns against the latest schema's names (removed). Each reads the fields
+// once, as maps (reading them again by lowered name joined every field of the graph: 4.3 s
+// against 1.2 s at 10,000 products). openCypher orders only the last part of a UNION, so
+// the service sorts the rows.
 MATCH (r:Representation)<-[:REPRESENTS]-(ds:Dataset)<-[:WRITES]-(:Job)
 WITH DISTINCT r, ds
 MATCH (ds)-[:HAS_FIELD]->(f:Field)
 WHERE f.factsAt IS NOT NULL
-WITH r, ds, max(left(f.factsAt, 27)) AS latest
-MATCH (ds)-[:HAS_FIELD]->(f:Field)
-WHERE left(f.factsAt, 27) = latest AND NOT f.name CONTAINS '.'
-WITH r, ds, latest, collect(toLower(f.name)) AS seen
+WITH r, ds, max(left(f.factsAt, 27)) AS latest,
+     collect({name: f.name, type: f.type, at: left(f.factsAt, 27)}) AS fields
+UNWIND fields AS f
+WITH r, ds, latest, f
+WHERE f.at = latest AND NOT f.name CONTAINS '.'
 OPTIONAL MATCH (r)-[:HAS_COLUMN]->(c:`Column`)
-WITH r, ds, latest, seen, collect(toLower(c.name)) AS registered
-UNWIND seen + registered AS key
-WITH DISTINCT r, ds, latest, key
-OPTIONAL MATCH (r)-[:HAS_COLUMN]->(c:`Column`)
-WHERE toLower(c.name) = key
-OPTIONAL MATCH (ds)-[:HAS_FIELD]->(f:Field)
-WHERE toLower(f.name) = key AND left(f.factsAt, 27) = latest AND NOT f.name CONTAINS '.'
+WHERE toLower(c.name) = toLower(f.name)
 WITH r, ds, c, f,
-     CASE WHEN f IS NULL THEN 'removed'
-          WHEN c IS NULL THEN 'added'
+     CASE WHEN c IS NULL THEN 'added'
           WHEN toLower(c.type) <> toLower(f.type) THEN 'retyped' END AS change
 WHERE change IS NOT NULL
 RETURN r.id AS representation, ds.id AS dataset, change,
        CASE WHEN c IS NULL THEN f.name ELSE c.name END AS column_name,
        c.type AS registered_type, f.type AS observed_type
+UNION ALL
+MATCH (r:Representation)<-[:REPRESENTS]-(ds:Dataset)<-[:WRITES]-(:Job)
+WITH DISTINCT r, ds
+MATCH (ds)-[:HAS_FIELD]->(f:Field)
+WHERE f.factsAt IS NOT NULL
+WITH r, ds, max(left(f.factsAt, 27)) AS latest,
+     collect({name: f.name, at: left(f.factsAt, 27)}) AS fields
+UNWIND fields AS f
+WITH r, ds, latest, f
+WHERE f.at = latest AND NOT f.name CONTAINS '.'
+WITH r, ds, collect(toLower(f.name)) AS seen
+MATCH (r)-[:HAS_COLUMN]->(c:`Column`)
+WHERE NOT toLower(c.name) IN seen
+RETURN r.id AS representation, ds.id AS dataset, 'removed' AS change, c.name AS column_name,
+       c.type AS registered_type, CASE WHEN false THEN c.name END AS observed_type
 ORDER BY representation, dataset, change, column_name
