@@ -31,10 +31,13 @@ from dpgraph.settings import Settings
 from dpgraph.store.base import UserQuery
 
 
-def params_for(products: int) -> dict[str, dict[str, str]]:
+def params_for(rt: Runtime, products: int) -> dict[str, dict[str, str]]:
+    """Parameters under which the parameterised queries have rows to find, looked up in the
+    generated data (column lineage and join-key targets are drawn at random): a product and
+    a dataset with column lineage, and a join-key target of p00001."""
     now = NOW.isoformat().replace("+00:00", "Z")
     _, gold = product_tables(1)
-    return {
+    chosen = {
         "inactive_owner_or_expired_contract": {"now": now},
         "stale_products": {"now": now},
         "failed_runs_by_domain": {"now": now},
@@ -42,6 +45,25 @@ def params_for(products: int) -> dict[str, dict[str, str]]:
         "downstream_impact": {"namespace": DS_NS, "name": table_name(gold)},
         "join_keys_between": {"product_a": "p00001", "product_b": f"p{products // 2:05d}"},
     }
+    assert rt.cypher is not None
+
+    def first(cypher: str) -> dict[str, str] | None:
+        assert rt.cypher is not None
+        rows = rt.cypher.rows(cypher, timeout=600)
+        return rows[0] if rows else None
+
+    if found := first("MATCH (p:Product)-[:HAS_REPRESENTATION]->(:Representation)"
+                      "<-[:REPRESENTS]-(:Dataset)-[:HAS_FIELD]->(:Field)-[:DERIVED_FROM]->"
+                      "(:Field) RETURN p.id AS product ORDER BY product LIMIT 1"):
+        chosen["upstream_lineage"] = found
+    if found := first("MATCH (ds:Dataset)-[:HAS_FIELD]->(:Field)<-[:DERIVED_FROM]-(:Field) "
+                      "RETURN ds.namespace AS namespace, ds.name AS name "
+                      "ORDER BY namespace, name LIMIT 1"):
+        chosen["downstream_impact"] = found
+    if found := first("MATCH (:Product {id: 'p00001'})-[:HAS_JOIN_KEY]->(k:JoinKey) "
+                      "RETURN k.targetProduct AS product_b ORDER BY product_b LIMIT 1"):
+        chosen["join_keys_between"] = {"product_a": "p00001", **found}
+    return chosen
 
 
 def finishes(rt: Runtime, name: str, given: dict[str, str], lang: str) -> bool:
@@ -73,7 +95,13 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, default=None,
                         help="a data directory kept by an earlier run (--keep): start on it "
                              "instead of generating and projecting the mesh again")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="only this named query (repeatable); all by default")
+    parser.add_argument("--lang", choices=("sparql", "cypher"), action="append",
+                        help="only this language (repeatable); both by default")
     args = parser.parse_args()
+    languages = tuple(args.lang or ("sparql", "cypher"))
+    only = set(args.only or ())
     tmp = Path(tempfile.mkdtemp(prefix="dpgraph-queries-bench-"))
     data = args.reuse or tmp / "data"
     try:
@@ -93,10 +121,13 @@ def main() -> None:
             rt.cypher_view.wait_for(rt.log.head(), timeout=24 * 3600)
             built = "caught up" if args.reuse else "built from scratch"
             print(f"Cypher view {built} (Kùzu): {time.perf_counter() - t0:.1f} s")
-            params = params_for(args.products)
+            params = params_for(rt, args.products)
+            print(f"parameters: {params}")
             print(f"{'query':40} {'lang':7} {'p50 ms':>8} {'p95 ms':>8} {'rows':>6}")
             for q in rt.queries.list():
-                for lang in ("sparql", "cypher"):
+                if only and q["name"] not in only:
+                    continue
+                for lang in languages:
                     name, given = q["name"], params.get(q["name"], {})
                     if not finishes(rt, name, given, lang):
                         print(f"{name:40} {lang:7} did not finish in the {args.budget:g} s "
