@@ -45,11 +45,11 @@ def params_for(rt: Runtime, products: int) -> dict[str, dict[str, str]]:
         "downstream_impact": {"namespace": DS_NS, "name": table_name(gold)},
         "join_keys_between": {"product_a": "p00001", "product_b": f"p{products // 2:05d}"},
     }
-    assert rt.cypher is not None
+    service = rt.cypher
+    assert service is not None
 
     def first(cypher: str) -> dict[str, str] | None:
-        assert rt.cypher is not None
-        rows = rt.cypher.rows(cypher, timeout=600)
+        rows = service.rows(cypher, timeout=600)
         return rows[0] if rows else None
 
     if found := first("MATCH (p:Product)-[:HAS_REPRESENTATION]->(:Representation)"

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -109,7 +110,7 @@ class NamedQuery:
     header: Header
     texts: dict[str, str] = field(default_factory=dict)  # language -> query text
 
-    @property
+    @cached_property  # read on every run of the query; the text does not change
     def cypher_is_union(self) -> bool:
         """openCypher's ORDER BY orders only the last part of a UNION: the service sorts."""
         text = self.texts.get("cypher")
