@@ -16,12 +16,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dpgraph.cypher.embedded import EmbeddedCypher
 from dpgraph.cypher.errors import ViewOutOfMemory
-from dpgraph.cypher.model import NodeUpsert, RelUpsert
+from dpgraph.cypher.mapping import record_changes
+from dpgraph.cypher.model import Change, NodeUpsert, RelUpsert
 from dpgraph.cypher.projection import CypherView
 from dpgraph.cypher.relink import relink
 from dpgraph.log.sqlite_log import NewRecord, SqliteLog
@@ -105,26 +107,71 @@ def wide_event(i: int, width: int) -> NewRecord:
                        for j in range(width)]}}}]}})
 
 
-def test_a_page_too_large_for_the_cache_is_written_in_smaller_transactions(
-        tmp_path: Path) -> None:
-    # 40 events of 3,000 fields under 80 MiB: out of cache in the statements of one
-    # transaction for all, then two of 20 commit (found by trying sizes on the real engine)
-    events, width = 40, 3000
+def test_a_page_too_large_for_the_cache_is_cut_to_the_change_budget(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # 80 events of 3,000 fields under 80 MiB: out of cache in the statements of one
+    # transaction (40 events ran out there, and once only in COMMIT, which stops the view);
+    # cut to the budget of 80 MiB (40,960 changes: 6 events each), every page commits.
+    events, width = 80, 3000
     log = SqliteLog(tmp_path / "log.sqlite")
     log.append([wide_event(i, width) for i in range(events)])
     records = list(log.read())
     small = EmbeddedCypher(tmp_path / "cypher", buffer_pool_bytes=80 * 2**20)
+    assert small.changes_per_transaction == 80 * 2**20 // 2048
     view = CypherView(small, log)
     try:
         view.bootstrap()
         with pytest.raises(ViewOutOfMemory, match="DPGRAPH_CYPHER_BUFFER_POOL_MB"):
-            view.project(records)  # all 120,000 fields in one transaction: rolled back
+            view.project(records)  # all 240,000 fields in one transaction: rolled back
         assert count(small, "MATCH (f:Field) RETURN count(f) AS n") == 0
         assert view.catch_up() == events
         assert view.offset == log.head() == events
         assert count(small, "MATCH (f:Field) RETURN count(f) AS n") == events * width
         assert count(small, "MATCH (:Dataset)-[h:HAS_FIELD]->() RETURN count(h) AS n") == \
             events * width
+        assert "records per transaction" not in caplog.text  # no page was halved
+    finally:
+        view.close()
+        log.close()
+
+
+class CacheOfChanges:
+    """The real engine, with a page cache that holds exactly ``limit`` changes a
+    transaction and no budget: what a wrong budget would leave to the halving."""
+
+    def __init__(self, engine: EmbeddedCypher, limit: int) -> None:
+        self.engine, self.limit, self.sizes = engine, limit, []
+        self.changes_per_transaction = None
+
+    def apply(self, changes: list[Change]) -> None:
+        self.sizes.append(len(changes))
+        if len(changes) > self.limit:
+            raise ViewOutOfMemory("out of page cache (DPGRAPH_CYPHER_BUFFER_POOL_MB)")
+        self.engine.apply(changes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+def test_a_transaction_out_of_cache_in_its_statements_is_halved(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    events, width = 12, 10
+    log = SqliteLog(tmp_path / "log.sqlite")
+    log.append([wide_event(i, width) for i in range(events)])
+    per_event = len(record_changes(next(log.read())))
+    engine = EmbeddedCypher(tmp_path / "cypher")
+    backend = CacheOfChanges(engine, limit=3 * per_event)
+    view = CypherView(backend, log)  # type: ignore[arg-type]
+    try:
+        view.bootstrap()
+        backend.sizes.clear()
+        assert view.catch_up() == events
+        assert count(engine, "MATCH (f:Field) RETURN count(f) AS n") == events * width
+        # 12 events, then halves of 6, then 3 (written), and later pages keep 3
+        assert backend.sizes[:4] == [12 * per_event, 6 * per_event, 3 * per_event,
+                                     3 * per_event]
+        assert set(backend.sizes[2:]) == {3 * per_event}
+        assert "writes at most 3 records per transaction" in caplog.text
     finally:
         view.close()
         log.close()
@@ -162,7 +209,8 @@ def test_updates_to_nodes_and_relationships_seen_before_follow_the_batch(
 
 # Catches the view up with the log under a 64 MiB cache, where a commit runs out of it, then
 # tries again and reads; prints what it saw as JSON. In a child process: after a failed
-# commit Kùzu 0.11.3 may abort the process when the database is closed.
+# commit Kùzu 0.11.3 may abort the process when the database is closed. Without the change
+# budget (which cuts these pages to 6 events, and they commit): a budget set too high.
 STOPPING_CHILD = """
 import json, sys
 from pathlib import Path
@@ -173,7 +221,9 @@ from dpgraph.log.sqlite_log import SqliteLog
 
 data = Path(sys.argv[1])
 event_log = SqliteLog(data / "log.sqlite")
-view = CypherView(EmbeddedCypher(data / "cypher", buffer_pool_bytes=64 * 2**20), event_log)
+engine = EmbeddedCypher(data / "cypher", buffer_pool_bytes=64 * 2**20)
+engine.changes_per_transaction = None
+view = CypherView(engine, event_log)
 view.bootstrap()
 seen = {}
 for attempt in ("first", "again"):

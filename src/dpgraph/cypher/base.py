@@ -21,6 +21,9 @@ class CypherBackend(Protocol):
     # The log offset the view's writes start after, set by the view before it writes (the
     # embedded backend keeps it with a marker of the write in flight, see write_guard).
     position: int
+    # Most changes one write transaction should hold (an embedded engine's page cache bounds
+    # what a transaction can write); None: no bound. The view splits its pages to fit.
+    changes_per_transaction: int | None
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply changes in order (see dpgraph.cypher.model for their idempotent semantics).

@@ -58,6 +58,7 @@ class BoltBackend:
     kind: ClassVar[str] = "bolt"
     fresh = False  # what a server holds is not known from here
     position = 0  # unused: a server's crash is not the view's process's
+    changes_per_transaction = None  # a server's memory is not ours to budget
 
     def __init__(self, uri: str, user: str, password: str, *, database: str | None = None,
                  server: ServerKind = "neo4j", connect_timeout: float = 5.0,

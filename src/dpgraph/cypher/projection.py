@@ -117,34 +117,54 @@ class CypherView:
                 self._cond.notify_all()
 
     def _project_fitting(self, records: Sequence[LogRecord]) -> None:
-        """Project the records, in smaller transactions when the engine's page cache cannot
-        hold one for all of them (its writes need memory in proportion to what they
-        write). A half that failed was rolled back; applying it again is harmless. Later
+        """Project the records in transactions the engine's page cache can hold: pages are
+        cut to the backend's change budget first (a failed COMMIT stops the view, so it
+        must not be reached by trying), and a transaction that still runs out of memory in
+        its statements (rolled back) is halved. Applying a half again is harmless. Later
         pages keep the size that fitted; one record too large for the cache stalls the
         view (see /health)."""
-        if len(records) > self._fit:
-            for start in range(0, len(records), self._fit):
-                self._project_fitting(records[start:start + self._fit])
-            return
+        mapped = [self._changes_of(r) for r in records]
+        budget = self.backend.changes_per_transaction
+        chunk: list[list[Change]] = []
+        size = 0
+        for changes in mapped:
+            if chunk and (len(chunk) >= self._fit
+                          or (budget is not None and size + len(changes) > budget)):
+                self._write_fitting(chunk)
+                chunk, size = [], 0
+            chunk.append(changes)
+            size += len(changes)
+        if chunk:
+            self._write_fitting(chunk)
+
+    def _write_fitting(self, chunk: list[list[Change]]) -> None:
         try:
-            self.project(records)
+            self._write([c for changes in chunk for c in changes])
         except ViewOutOfMemory:
-            if len(records) == 1:
+            if len(chunk) == 1:
                 raise
-            self._fit = len(records) // 2
+            self._fit = len(chunk) // 2
             log.warning("the Cypher view writes at most %d records per transaction from "
                         "now on (DPGRAPH_CYPHER_BUFFER_POOL_MB is tight)", self._fit)
-            self._project_fitting(records)
+            rest = chunk  # cut as it goes: a failing part lowers the fit for the rest
+            while rest:
+                part, rest = rest[:self._fit], rest[self._fit:]
+                self._write_fitting(part)
 
     def project(self, records: Sequence[LogRecord]) -> None:
         """Map records to changes, apply them, relink what they touched (no bookkeeping:
         doing it again lands in the same state)."""
-        changes: list[Change] = []
-        for record in records:
-            try:
-                changes += record_changes(record)
-            except ValueError:  # nothing the receiver would have stored; skip, as RDF does
-                log.warning("record %d cannot be projected to the Cypher view", record.offset)
+        self._write([c for r in records for c in self._changes_of(r)])
+
+    @staticmethod
+    def _changes_of(record: LogRecord) -> list[Change]:
+        try:
+            return record_changes(record)
+        except ValueError:  # nothing the receiver would have stored; skip, as RDF does
+            log.warning("record %d cannot be projected to the Cypher view", record.offset)
+            return []
+
+    def _write(self, changes: list[Change]) -> None:
         if changes:
             self.backend.position = self._offset  # the same page after a restart
             self.backend.apply(changes)
