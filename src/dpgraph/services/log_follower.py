@@ -4,7 +4,9 @@ column flow): records applied in order and once each, by log offset, under one l
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+from pyoxigraph import Quad
 
 from dpgraph.log.sqlite_log import LogRecord
 
@@ -24,13 +26,20 @@ class LogFollower:
 
     def apply(self, records: Iterable[LogRecord]) -> None:
         """Apply log records in order; records already applied (by offset) are skipped."""
+        self.apply_mapped(records, {})
+
+    def apply_mapped(self, records: Iterable[LogRecord], mapped: Mapping[int, list[Quad]]
+                     ) -> None:
+        """As ``apply``, given the event quads the projector has just stored, by log offset
+        (a follower that reads the mapping then need not map an event again)."""
         with self._lock:
             for r in records:
                 if r.offset <= self._offset:
                     continue
                 self._offset = r.offset
+                quads = mapped.get(r.offset)
                 try:
-                    changed = self._apply(r)
+                    changed = self._apply(r) if quads is None else self._apply_quads(r, quads)
                 except (KeyError, TypeError, AttributeError, ValueError):
                     continue  # not projectable; the graph projection skips it as well
                 if changed:
@@ -39,6 +48,10 @@ class LogFollower:
     def _apply(self, r: LogRecord) -> bool:
         """Apply one record (lock held); True when what readers derive from it is stale."""
         raise NotImplementedError
+
+    def _apply_quads(self, r: LogRecord, quads: list[Quad]) -> bool:
+        """Apply one lineage event whose quads are known; by default they are not used."""
+        return self._apply(r)
 
     def _invalidate(self) -> None:
         """Drop what readers derive from the state (lock held); nothing by default."""
