@@ -306,9 +306,9 @@ class EmbeddedCypher:
         self._lock = threading.Lock()  # one writer
         self._prepared: dict[str, Any] = {}  # the writer's lookups, by text
         self._counts: dict[str, int] = {}  # nodes per label (see _count)
-        self._scan_rows = (buffer_pool_bytes or ENGINE_DEFAULT_CACHE) // SCAN_CACHE_BYTES_PER_ROW
-        self.changes_per_transaction = ((buffer_pool_bytes or ENGINE_DEFAULT_CACHE)
-                                        // CACHE_BYTES_PER_CHANGE)
+        cache = buffer_pool_bytes or ENGINE_DEFAULT_CACHE
+        self._scan_rows = cache // SCAN_CACHE_BYTES_PER_ROW
+        self.changes_per_transaction = cache // CACHE_BYTES_PER_CHANGE
         self._unsaved = 0  # rows written since the last checkpoint (about)
         # Readers in flight, so that the database is never reopened under one.
         self._readers = threading.Condition()

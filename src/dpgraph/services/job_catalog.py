@@ -57,19 +57,13 @@ class JobCatalog(LogFollower):
         if r.kind != LINEAGE_EVENT:
             return False
         p = r.payload
-        event = p["event"]
-        _, event_time = event_kind_and_time(event)
-        quads = job_quads(event, event_id=r.digest,
-                          invalid_facets=frozenset(p.get("invalidFacets", ())))
-        self._note(quads, parse_time(utc_datetime(event_time)))
-        return False
+        return self._apply_quads(r, job_quads(
+            p["event"], event_id=r.digest, invalid_facets=frozenset(p.get("invalidFacets", ()))))
 
     def _apply_quads(self, r: LogRecord, quads: list[Quad]) -> bool:
-        """The whole event's quads, as the projector stored them: what ``_note`` reads of
-        them is exactly what ``job_quads`` gives (tests/test_job_catalog.py checks it), so
-        the job part is not mapped a second time."""
-        if r.kind != LINEAGE_EVENT:
-            return False
+        """The event's job quads, or all its quads as the projector stored them: what
+        ``_note`` reads of those is exactly what ``job_quads`` gives
+        (tests/test_job_catalog.py checks it), so the job part is not mapped a second time."""
         _, event_time = event_kind_and_time(r.payload["event"])
         self._note(quads, parse_time(utc_datetime(event_time)))
         return False
