@@ -295,9 +295,7 @@ class EmbeddedCypher:
         if reason := self._guard.poisoned:
             log.error("the Cypher view's database is discarded and rebuilt from the log: %s",
                       reason)
-            for file in directory.glob(f"graph.{engine_module}*"):
-                file.unlink()
-            self._guard.forget()
+            self._delete_files()
         self.fresh = not Path(self._path).exists()
         self.position = 0  # set by the view: the log offset its writes start after
         self._db = self._engine.Database(self._path, buffer_pool_size=buffer_pool_bytes)
@@ -313,8 +311,8 @@ class EmbeddedCypher:
         # Readers in flight, so that the database is never reopened under one.
         self._readers = threading.Condition()
         self._reading = 0
-        self._reopening = False
-        self._failed: str | None = None  # why writes are refused, once a commit failed
+        self._clearing = False
+        self._failed: str | None = None  # why writes are refused until clear()
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -572,9 +570,13 @@ class EmbeddedCypher:
                         self._commit_failed(transaction.stage, exc)
                     if not _out_of_memory(exc):
                         raise
-                    log.warning("the Cypher view ran out of page cache (%s) in a write",
-                                self._cache_size)
-                    self._reopen()
+                    reason = (f"a write ran out of page cache in its statements "
+                              f"({self._cache_size}), after log offset {self.position}")
+                    log.warning("the Cypher view: %s; its database is to be rebuilt", reason)
+                    # Kùzu 0.11 leaves the database wrong after this (see clear): no more
+                    # writes to it, and the next start discards it if clear() is not reached.
+                    self._guard.distrust(reason)
+                    self._failed = f"the Cypher view's database is to be rebuilt: {reason}"
                     raise ViewOutOfMemory(
                         "the Cypher view's write needs more than the engine's page cache "
                         f"({self._cache_size}, DPGRAPH_CYPHER_BUFFER_POOL_MB); raise it and "
@@ -615,33 +617,12 @@ class EmbeddedCypher:
             # e.g. a long read still running: tried again after the next write
             log.warning("the Cypher view could not checkpoint (%s)", exc)
 
-    def _reopen(self) -> None:
-        """Close and open the database again, once no read is running. After running out of
-        page cache in a write's statements, Kùzu 0.11's rollback leaves its in-memory state
-        wrong (the next COPY of the same nodes fails: "Unable to find primary key value");
-        reopening gives the last commit, and the batch is applied again."""
-        with self._readers:
-            self._reopening = True
-            self._readers.wait_for(lambda: self._reading == 0)
-        try:
-            self._writer.close()
-            self._db.close()
-            self._db = self._engine.Database(self._path,
-                                             buffer_pool_size=self._buffer_pool_bytes)
-            self._writer = self._engine.Connection(self._db)
-            self._prepared.clear()
-            self._counts.clear()
-        finally:
-            with self._readers:
-                self._reopening = False
-                self._readers.notify_all()
-
     # --- reads ---
 
     @contextlib.contextmanager
     def _read_connection(self) -> Iterator[Any]:
         with self._readers:
-            self._readers.wait_for(lambda: not self._reopening)
+            self._readers.wait_for(lambda: not self._clearing)
             self._reading += 1
         try:
             conn = self._engine.Connection(self._db)
@@ -686,14 +667,41 @@ class EmbeddedCypher:
             return rows
 
     def clear(self) -> None:
-        with self._lock, self._guard.writing(self.position):
-            for rel in RELS:
-                self._writer.execute(f"DROP TABLE IF EXISTS {q(rel)}")
-            for label in NODES:
-                self._writer.execute(f"DROP TABLE IF EXISTS {q(label)}")
-            self._prepared.clear()
-            self._counts.clear()
-            self._create_schema()
+        """Delete the database and open an empty one, once no read is running.
+
+        Deleted rather than emptied with DROP TABLE: Kùzu 0.11 leaves a database wrong after
+        running out of page cache in a write's statements. Its rollback leaves the in-memory
+        state wrong (the next COPY of the same nodes failed: "Unable to find primary key
+        value"), and reopening does not make it right on disk: the second commit after it
+        grew the file past 8 GB where the same writes make 128 MB without the failed one (a
+        CI run filled its disk). After a failed commit the database is not trusted either."""
+        with self._lock:
+            with self._readers:
+                self._clearing = True
+                self._readers.wait_for(lambda: self._reading == 0)
+            try:
+                self._writer.close()
+                self._db.close()
+                self._delete_files()
+                self._db = self._engine.Database(self._path,
+                                                 buffer_pool_size=self._buffer_pool_bytes)
+                self._writer = self._engine.Connection(self._db)
+                self._prepared.clear()
+                self._counts.clear()
+                self._unsaved = 0
+                self._failed = None
+                self._create_schema()
+            finally:
+                with self._readers:
+                    self._clearing = False
+                    self._readers.notify_all()
+
+    def _delete_files(self) -> None:
+        """Distrusted first: a start after a crash half-way through deletes the rest."""
+        self._guard.distrust("its files were being deleted")
+        for file in Path(self._path).parent.glob(f"{Path(self._path).name}*"):
+            file.unlink()
+        self._guard.forget()
 
     def close(self) -> None:
         with self._lock:

@@ -98,31 +98,41 @@ class CypherView:
         self.backend.position = self.offset
         self.backend.apply(bootstrap_changes())
 
-    def apply_batch(self, records: Sequence[LogRecord]) -> None:
+    def apply_batch(self, records: Sequence[LogRecord]) -> int:
         """Apply the records beyond the view's offset; a gap before them (the view lagging
-        the graph after a crash) is read from the log first."""
+        the graph after a crash) is read from the log first. Returns how many were applied:
+        none when the page cache ran out and the view started over (see _project_fitting)."""
         with self._apply:
             pending = [r for r in records if r.offset > self._offset]
             if not pending:
-                return
+                return 0
             if pending[0].offset > self._offset + 1:
                 last = pending[-1].offset
                 pending = [r for r in self._log.read(after=self._offset,
                                                      limit=last - self._offset)
                            if r.offset <= last]
-            self._project_fitting(pending)
+            try:
+                fitted = self._project_fitting(pending)
+            except ViewOutOfMemory:
+                self._start_over()
+                raise
+            if not fitted:
+                self._start_over()
+                return 0
             self._log.set_projected(self._name, pending[-1].offset)
             with self._cond:
                 self._offset = pending[-1].offset
                 self._cond.notify_all()
+            return len(pending)
 
-    def _project_fitting(self, records: Sequence[LogRecord]) -> None:
+    def _project_fitting(self, records: Sequence[LogRecord]) -> bool:
         """Project the records in transactions the engine's page cache can hold: pages are
-        cut to the backend's change budget first (a failed COMMIT stops the view, so it
-        must not be reached by trying), and a transaction that still runs out of memory in
-        its statements (rolled back) is halved. Applying a half again is harmless. Later
-        pages keep the size that fitted; one record too large for the cache stalls the
-        view (see /health)."""
+        cut to the backend's change budget (a failed COMMIT stops the view, so it must not
+        be reached by trying). A transaction that still runs out of cache in its statements
+        leaves the embedded engine's database wrong (EmbeddedCypher.clear): False, and the
+        view starts over from the log in pages of half as many records, which later pages
+        keep. A single record too large for the cache raises: the view is stalled on it
+        (see /health)."""
         mapped = [self._changes_of(r) for r in records]
         budget = self.backend.changes_per_transaction
         chunk: list[list[Change]] = []
@@ -130,26 +140,24 @@ class CypherView:
         for changes in mapped:
             if chunk and (len(chunk) >= self._fit
                           or (budget is not None and size + len(changes) > budget)):
-                self._write_fitting(chunk)
+                if not self._write_fitting(chunk):
+                    return False
                 chunk, size = [], 0
             chunk.append(changes)
             size += len(changes)
-        if chunk:
-            self._write_fitting(chunk)
+        return not chunk or self._write_fitting(chunk)
 
-    def _write_fitting(self, chunk: list[list[Change]]) -> None:
+    def _write_fitting(self, chunk: list[list[Change]]) -> bool:
         try:
             self._write([c for changes in chunk for c in changes])
         except ViewOutOfMemory:
             if len(chunk) == 1:
                 raise
             self._fit = len(chunk) // 2
-            log.warning("the Cypher view writes at most %d records per transaction from "
-                        "now on (DPGRAPH_CYPHER_BUFFER_POOL_MB is tight)", self._fit)
-            rest = chunk  # cut as it goes: a failing part lowers the fit for the rest
-            while rest:
-                part, rest = rest[:self._fit], rest[self._fit:]
-                self._write_fitting(part)
+            log.warning("the Cypher view starts over from the log, writing at most %d records "
+                        "per transaction (DPGRAPH_CYPHER_BUFFER_POOL_MB is tight)", self._fit)
+            return False
+        return True
 
     def project(self, records: Sequence[LogRecord]) -> None:
         """Map records to changes, apply them, relink what they touched (no bookkeeping:
@@ -178,17 +186,19 @@ class CypherView:
                 self._log.read(after=self.offset, limit=page))
             if not batch:
                 return n
-            self.apply_batch(batch)
+            n += self.apply_batch(batch)
             self.stall.advanced()
-            n += len(batch)
 
     def rebuild(self) -> None:
         """Empty the view and its offset; the projector's catch-up then refills it."""
         with self._apply:
-            self.backend.clear()
-            self._log.set_projected(self._name, 0)
-            with self._cond:
-                self._offset = 0
+            self._start_over()
+
+    def _start_over(self) -> None:
+        self._log.set_projected(self._name, 0)  # first: a crash after it still rebuilds
+        with self._cond:
+            self._offset = 0
+        self.backend.clear()
         self.bootstrap()
 
     def wait_for(self, offset: int, timeout: float = 30.0) -> None:
