@@ -202,7 +202,7 @@ class ColumnLineageIndex:
         self._reset()
 
     def _reset(self) -> None:
-        self._seen: set[str] = set()
+        self._offset = 0  # the last log offset applied (records come in log order)
         self._fields: dict[str, set[str]] = {}  # dataset -> its fields
         self._derivations: dict[str, set[Derivation]] = {}  # output field -> derivations
         self._derived: dict[str, set[str]] = {}  # source field -> output fields
@@ -213,22 +213,24 @@ class ColumnLineageIndex:
             self._reset()
 
     def apply(self, records: Sequence[LogRecord]) -> None:
-        """Add the lineage event records (others are ignored); adding one twice changes
-        nothing."""
+        """Add the lineage event records (others are ignored), fed in log order; adding one
+        twice changes nothing."""
         with self._lock:
-            todo = [r for r in records
-                    if r.kind == LINEAGE_EVENT and r.digest not in self._seen]
-        facts: list[tuple[str, FieldFacts]] = []
+            todo = [r for r in records if r.offset > self._offset]
+        facts: list[tuple[int, FieldFacts]] = []
         for r in todo:
+            if r.kind != LINEAGE_EVENT:
+                continue
             try:
-                facts.append((r.digest, record_field_facts(r)))
+                facts.append((r.offset, record_field_facts(r)))
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # the mapping refuses it too; the receiver never stores such events
         with self._lock:
-            for digest, f in facts:
-                if digest not in self._seen:
-                    self._seen.add(digest)
+            for offset, f in facts:
+                if offset > self._offset:
                     self._add(f)
+            if todo:
+                self._offset = max(self._offset, todo[-1].offset)
 
     def _add(self, f: FieldFacts) -> None:
         for ds, field in f.fields:

@@ -170,7 +170,9 @@ class LineageIndex:
         self._reset()
 
     def _reset(self) -> None:
-        self._seen: set[str] = set()
+        # The last log offset added: records come in log order, and a record at or before it
+        # is one added before (a set of every event's digest held ~180 MB at 1M events).
+        self._offset = 0
         self._jobs: dict[str, _Job] = {}
         # per direction ("in": read, "out": written), the jobs of each dataset
         self._ds_jobs: dict[str, dict[str, set[str]]] = {"in": {}, "out": {}}
@@ -187,22 +189,24 @@ class LineageIndex:
             self._reset()
 
     def add(self, records: Iterable[LogRecord]) -> None:
-        """Add lineage event records (others are ignored); adding one twice changes nothing."""
-        facts: list[tuple[str, EventFacts]] = []
+        """Add lineage event records (others are ignored), fed in log order; adding one
+        twice changes nothing."""
+        facts: list[tuple[int, EventFacts]] = []
         with self._lock:
-            todo = [r for r in records
-                    if r.kind == LINEAGE_EVENT and r.digest not in self._seen]
+            todo = [r for r in records if r.offset > self._offset]
         for r in todo:
+            if r.kind != LINEAGE_EVENT:
+                continue
             try:
-                facts.append((r.digest, record_facts(r)))
+                facts.append((r.offset, record_facts(r)))
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # the mapping refuses it too; the receiver never stores such events
         with self._lock:
-            for digest, f in facts:
-                if digest in self._seen:
-                    continue
-                self._seen.add(digest)
-                self._add(f)
+            for offset, f in facts:
+                if offset > self._offset:
+                    self._add(f)
+            if todo:
+                self._offset = max(self._offset, todo[-1].offset)
 
     def _add(self, f: EventFacts) -> None:
         for a, b in f.aliases:
