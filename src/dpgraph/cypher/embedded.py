@@ -308,7 +308,7 @@ class EmbeddedCypher:
         self._scan_rows = cache // SCAN_CACHE_BYTES_PER_ROW
         self.changes_per_transaction = cache // CACHE_BYTES_PER_CHANGE
         self._unsaved = 0  # rows written since the last checkpoint (about)
-        # Readers in flight, so that the database is never reopened under one.
+        # Readers in flight, so that the database is never replaced (clear) under one.
         self._readers = threading.Condition()
         self._reading = 0
         self._clearing = False

@@ -22,6 +22,8 @@ class ViewOutOfMemory(DpgraphError):
 
 
 class ViewCommitFailed(DpgraphError):
-    """A commit of the embedded view, or the checkpoint after it, failed (out of page cache,
-    or another engine error): the view takes no more writes until a restart rebuilds it
-    from the log (/health shows the message)."""
+    """The embedded view's database takes no more writes: a commit of it, or the checkpoint
+    after it, failed (out of page cache, or another engine error), or a write ran out of
+    page cache in its statements. Writes resume once the database is deleted (``clear``:
+    the view starts over from the log after the latter, a restart or a rebuild after the
+    former); /health shows the message."""
