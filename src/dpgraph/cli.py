@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo)
     if args.core_socket:  # the core process a front started (see api/front.py)
-        from dpgraph.api.front import die_with_parent
+        from dpgraph.child_process import die_with_parent
 
         die_with_parent(args.core_parent)
         uvicorn.run(create_app(settings, core=True), uds=args.core_socket,

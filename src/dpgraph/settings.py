@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         "quarter of the machine's memory, at least 1 GiB (Kùzu's own default, 80%, lets the "
         "view's cache crowd out the service; 1 GiB could not build the view of 10,000 "
         "products, 2 GiB could)")
+    cypher_process: bool = Field(
+        True, description="`dpgraph serve` keeps the Cypher view in a process of its own, "
+        "started again when its memory passes cypher_max_rss_mb (the engine gives memory "
+        "back on exit only)")
+    cypher_max_rss_mb: int | None = Field(
+        None, ge=128, description="resident memory in MiB past which the view's process is "
+        "started again (it resumes from its offset); unset: its page cache plus 512 MiB")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
     # The remote store (store = "sparql"); see store/sparql_http_store.py.

@@ -37,7 +37,8 @@ def create_app(settings: Settings, *, core: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = (open_runtime(settings, lock=InheritedLock(settings.data_dir),
-                           poll_log=CORE_LOG_POLL_SECONDS)
+                           poll_log=CORE_LOG_POLL_SECONDS,
+                           view_process=settings.cypher_process)
               if core else open_runtime(settings))
         app.state.runtime = rt
         if settings.demo:
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, core: bool = False) -> FastAPI:
         rt: Runtime = request.app.state.runtime
         stalled = {name: s.as_json() for name, s in (
             ("projected", rt.projection.stall.stalled),
-            ("cypher", rt.cypher_view.stall.stalled if rt.cypher_view else None)) if s}
+            ("cypher", rt.cypher_view.stalled if rt.cypher_view else None)) if s}
         return {"status": "degraded" if stalled else "ok", "version": __version__,
                 "store": settings.store,
                 "offsets": {**rt.registry.offsets(), "search": rt.search_index.offset,

@@ -21,8 +21,6 @@ every other request answers 503.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import logging
 import os
 import shutil
@@ -52,7 +50,6 @@ STOP_SECONDS = 120.0  # for the core to finish projecting what was acknowledged
 # Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
 _HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te",
                   b"trailer", b"proxy-connection"})
-PR_SET_PDEATHSIG = 1
 
 
 class FrontRuntime:
@@ -179,14 +176,3 @@ class Front:
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
-
-
-def die_with_parent(parent: int) -> None:
-    """In the core: be killed when the front dies, however it dies (Linux; elsewhere the
-    inherited lock still keeps a second service from starting beside an orphaned core)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before the request above
-        os._exit(1)
-

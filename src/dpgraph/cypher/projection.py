@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from dpgraph.cypher.base import CypherBackend
+from dpgraph.cypher.base import CypherBackend, Row
 from dpgraph.cypher.errors import ViewOutOfMemory
 from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
 from dpgraph.cypher.model import Change
 from dpgraph.cypher.relink import relink
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
-from dpgraph.services.stall import StallWatch
+from dpgraph.services.stall import Stalled, StallWatch
 
 NAME = "cypher"
 # Records the RDF projection has offered, waiting for the view; past this many (the view far
 # behind) further offers are dropped, and the view reads those records from the log.
 MAX_OFFERED = 10_000
+READ_WAIT_SECONDS = 30.0  # how long a read waits for the view to reach the log head
 log = logging.getLogger("dpgraph.cypher")
 
 
@@ -180,14 +182,17 @@ class CypherView:
             self.backend.link(relink(datasets, products))
 
     def catch_up(self, page: int = 5000) -> int:
+        """Apply what the log holds beyond the view's offset; returns how many records.
+        Stops early once ``close`` was called (what is left waits for the next start)."""
         n = 0
-        while True:
+        while self._stopping is None or not self._stopping.is_set():
             batch = self._offered_page(page) or list(
                 self._log.read(after=self.offset, limit=page))
             if not batch:
                 return n
             n += self.apply_batch(batch)
             self.stall.advanced()
+        return n
 
     def rebuild(self) -> None:
         """Empty the view and its offset; the projector's catch-up then refills it."""
@@ -200,6 +205,16 @@ class CypherView:
             self._offset = 0
         self.backend.clear()
         self.bootstrap()
+
+    @property
+    def stalled(self) -> Stalled | None:
+        return self.stall.stalled
+
+    def read(self, cypher: str, params: Mapping[str, Any], *, timeout: float,
+             after: int) -> list[Row]:
+        """Rows of a read query, once the view holds the log up to ``after``."""
+        self.wait_for(after, timeout=READ_WAIT_SECONDS)
+        return self.backend.query(cypher, params, timeout=timeout)
 
     def wait_for(self, offset: int, timeout: float = 30.0) -> None:
         if self.offset < offset:

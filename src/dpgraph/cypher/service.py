@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.base import Row
 from dpgraph.cypher.readonly import check_read_only
 from dpgraph.log.sqlite_log import SqliteLog
 
 
+class ReadableView(Protocol):
+    """The view in this process (CypherView) or in its own (ViewProcess)."""
+
+    def read(self, cypher: str, params: Mapping[str, Any], *, timeout: float,
+             after: int) -> list[Row]: ...
+
+
 class CypherQueries:
-    def __init__(self, view: CypherView, event_log: SqliteLog, *, timeout: float) -> None:
+    def __init__(self, view: ReadableView, event_log: SqliteLog, *, timeout: float) -> None:
         self._view = view
         self._log = event_log
         self.timeout = timeout
@@ -20,16 +27,15 @@ class CypherQueries:
              timeout: float) -> list[dict[str, Any]]:
         """Rows of a read-only query (the named queries' runner calls this)."""
         checked = check_read_only(text)
-        self._view.wait_for(self._log.head())
-        return self._view.backend.query(checked.text, params or {},
-                                        timeout=min(timeout, self.timeout))
+        return self._view.read(checked.text, params or {}, timeout=min(timeout, self.timeout),
+                               after=self._log.head())
 
     def query(self, text: str, params: Mapping[str, Any] | None = None,
               timeout: float | None = None) -> dict[str, Any]:
         """Rows of a read-only query, over a view holding every write acknowledged so far.
         ``timeout`` may shorten the configured one (DPGRAPH_CYPHER_TIMEOUT), not extend it."""
         checked = check_read_only(text)
-        self._view.wait_for(self._log.head())
         seconds = self.timeout if timeout is None else min(timeout, self.timeout)
-        rows = self._view.backend.query(checked.text, params or {}, timeout=seconds)
+        rows = self._view.read(checked.text, params or {}, timeout=seconds,
+                               after=self._log.head())
         return {"columns": list(rows[0]) if rows else [], "rows": rows, "count": len(rows)}
