@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 
@@ -18,8 +19,19 @@ def free_port() -> int:
 
 
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(c) for c in path.read_text().split()] if path.exists() else []
+    """Child processes of ``pid``, whichever of its threads started them."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    out = []
+    for child in children(pid):
+        out += [child, *descendants(child)]
+    return out
 
 
 def rss_mib(pid: int) -> float:
@@ -30,6 +42,11 @@ def rss_mib(pid: int) -> float:
 
 
 def service_rss(pid: int) -> str:
-    """RSS of `dpgraph serve`: its ingest front (``pid``) and the core process behind it."""
-    front, core = rss_mib(pid), sum(rss_mib(c) for c in children(pid))
-    return f"{front + core:.0f} MiB (front {front:.0f}, core {core:.0f})"
+    """RSS of `dpgraph serve`: its ingest front (``pid``), the core process behind it and
+    the core's own children (the Cypher view's process, multiprocessing's tracker)."""
+    front = rss_mib(pid)
+    cores = children(pid)
+    core = sum(rss_mib(c) for c in cores)
+    rest = sum(rss_mib(d) for c in cores for d in descendants(c))
+    return (f"{front + core + rest:.0f} MiB (front {front:.0f}, core {core:.0f}, "
+            f"its children {rest:.0f})")

@@ -127,6 +127,13 @@ def main() -> None:
                   f"events; all {now['projected'] - start['projected']} projected after "
                   f"{total_seconds:.1f} s = {acked / total_seconds:.0f} events/s end to end")
             print(f"server RSS: {service_rss(server.pid)}")
+            while (now := offsets(url))["cypher"] < now["log"]:
+                time.sleep(0.2)
+            view_seconds = time.perf_counter() - t0
+            print(f"Cypher view: lag at end of load {at_stop['log'] - at_stop['cypher']} "
+                  f"events; all in it after {view_seconds:.1f} s = "
+                  f"{acked / view_seconds:.0f} events/s end to end; "
+                  f"server RSS then: {service_rss(server.pid)}")
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
