@@ -19,7 +19,7 @@ from test_cypher_view import dump, event, post_events, rows
 
 from dpgraph.cypher.view_process import ViewProcess
 from dpgraph.demo import load_demo
-from dpgraph.errors import StoreUnavailable
+from dpgraph.errors import DpgraphError, StoreUnavailable
 from dpgraph.runtime import Runtime, open_runtime
 from dpgraph.settings import Settings
 
@@ -78,6 +78,13 @@ def test_the_view_in_its_own_process_answers_what_the_thread_view_answers(
                     id="sales-orders") == [{"id": "sales-orders"}]
         assert view(process_rt).offset == process_rt.log.head()
         assert view(process_rt).stalled is None
+        # the engine's refusal comes back as the same error, with its message
+        errors = []
+        for rt in (thread_rt, process_rt):
+            with pytest.raises(DpgraphError) as refused:
+                rows(rt, "MATCH (n:NoSuchLabel) RETURN n")
+            errors.append((type(refused.value), refused.value.status, str(refused.value)))
+        assert errors[0] == errors[1] and errors[0][1] == 400
     finally:
         thread_rt.close()
         process_rt.close()

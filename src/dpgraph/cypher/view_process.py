@@ -168,7 +168,7 @@ class ViewProcess:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._address)  # a dead child's socket
             child = context.Process(
-                target=serve, name="dpgraph-cypher-view", daemon=False,
+                target=serve, name="dpgraph-cypher-view", daemon=True,
                 args=(self._settings, self._address, self._authkey, os.getpid(),
                       self._max_rss))
             started = time.monotonic()
