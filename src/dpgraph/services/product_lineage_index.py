@@ -12,6 +12,7 @@ readers get an immutable :class:`ProductLineage`, rebuilt lazily after a change.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -94,7 +95,8 @@ class ProductLineageIndex(LogFollower):
         if not isinstance(run_id, str):
             return  # a JobEvent: the job exists, no run
         time = parse_time(utc_datetime(event["eventTime"]))
-        event_type = str(event.get("eventType") or "OTHER").upper()
+        # interned: a run keeps it, and upper() makes a new string per event (~57 bytes)
+        event_type = sys.intern(str(event.get("eventType") or "OTHER").upper())
         key = run_id.lower()
         if key in runs:
             runs[key].note(time, event_type)
