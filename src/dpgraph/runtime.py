@@ -162,6 +162,10 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
     column_flow = ColumnFlowIndex()  # classification propagation and schema drift
     column_lineage = ColumnLineageIndex()  # field derivations for /column-lineage
     job_catalog = JobCatalog()  # per job its first/last times and latest facets
+    if catch_up and isinstance(view, ViewProcess):
+        # Its own process follows the log on its own: it catches up on the other core while
+        # this one loads the indexes and projects the graph.
+        view.start()
     _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage,
                     job_catalog)
     summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
@@ -192,7 +196,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
     gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
     worker = ProjectionWorker(projector, log, poll_seconds=poll_log)
     worker.start()
-    if catch_up:
+    if catch_up and isinstance(view, CypherView):
         view.start()  # catches up from its own offset, then follows the log
     registry = Registry(store, log, RegistrationGate(artefacts), worker)
     lineage = LineageReceiver(log, EventValidator(), worker)
