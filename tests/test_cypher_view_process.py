@@ -199,3 +199,9 @@ def _children_of_children(pid: int) -> list[str]:
               (line.strip().split(None, 2) for line in tree if line.strip())]
     cores = {p for p, pp, _ in parsed if pp == pid}
     return [args for _, pp, args in parsed if pp in cores]
+
+
+def test_a_view_process_never_started_closes(tmp_path: Path) -> None:
+    rt = open_runtime(Settings(data_dir=tmp_path / "data"), catch_up=False, view_process=True)
+    assert view(rt).pid is None
+    rt.close()  # nothing to stop, and no wait

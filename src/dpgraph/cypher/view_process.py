@@ -92,6 +92,9 @@ class ViewProcess:
         return self._call(("read", cypher, dict(params), timeout, after), deadline=deadline)
 
     def close(self) -> None:
+        if not self._supervisor.is_alive() and self._child is None:  # never started
+            shutil.rmtree(self._dir, ignore_errors=True)
+            return
         self._closing.set()
         try:
             self._call(("stop",), deadline=time.monotonic() + 1.0)
