@@ -57,6 +57,15 @@ def untimed(graph: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:
             for row in nodes], rels
 
 
+def kill_view(rt: Runtime) -> int:
+    """SIGKILL the view's process and wait until the core has seen it die; its pid."""
+    pid = view(rt).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: view(rt).crashes.stalled is not None)
+    return pid
+
+
 def new_runs(rt: Runtime, n: int) -> None:
     post_events(rt, *(event("COMPLETE", "2026-11-20T10:00:00Z", run_id=str(uuid.uuid4()))
                       for _ in range(n)))
@@ -95,10 +104,7 @@ def test_a_killed_view_process_is_shown_stalled_then_started_again(
     rt = process_runtime
     new_runs(rt, 3)
     assert rows(rt, COUNT_RUNS) == [{"n": 3 + PARENT}]
-    first = view(rt).pid
-    assert first is not None
-    os.kill(first, signal.SIGKILL)
-    wait_until(lambda: view(rt).crashes.stalled is not None)
+    first = kill_view(rt)
     stalled = view(rt).crashes.stalled
     assert stalled is not None and "exited with status -9" in stalled.error
     new_runs(rt, 2)  # acknowledged while the view is down: the next process catches up
@@ -112,10 +118,7 @@ def test_reads_fail_fast_with_the_stall_while_the_process_waits_to_start_again(
     rt = process_runtime
     new_runs(rt, 1)
     assert rows(rt, COUNT_RUNS) == [{"n": 1 + PARENT}]
-    pid = view(rt).pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: view(rt).crashes.stalled is not None)  # then 1 s before a new start
+    pid = kill_view(rt)  # then 1 s before a new start
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="cannot advance"):
         rows(rt, COUNT_RUNS)

@@ -34,8 +34,5 @@ class CypherQueries:
               timeout: float | None = None) -> dict[str, Any]:
         """Rows of a read-only query, over a view holding every write acknowledged so far.
         ``timeout`` may shorten the configured one (DPGRAPH_CYPHER_TIMEOUT), not extend it."""
-        checked = check_read_only(text)
-        seconds = self.timeout if timeout is None else min(timeout, self.timeout)
-        rows = self._view.read(checked.text, params or {}, timeout=seconds,
-                               after=self._log.head())
+        rows = self.rows(text, params, timeout=self.timeout if timeout is None else timeout)
         return {"columns": list(rows[0]) if rows else [], "rows": rows, "count": len(rows)}

@@ -49,7 +49,6 @@ class ViewProcess:
         self._idle: queue.LifoQueue[Connection] = queue.LifoQueue(IDLE_CONNECTIONS)
         self._closing = threading.Event()
         self._child: multiprocessing.process.BaseProcess | None = None
-        self._started = threading.Condition()
         self.crashes = StallWatch("the Cypher view's process")
         self.restarts = 0  # for memory: how often the bound was passed
         self._supervisor = threading.Thread(target=self._supervise, daemon=True,
@@ -82,9 +81,6 @@ class ViewProcess:
             return self._call(("status",), deadline=time.monotonic() + STATUS_TIMEOUT_SECONDS)
         except StoreUnavailable:
             return None  # starting: not stalled as far as anyone knows yet
-
-    def wait_for(self, offset: int, timeout: float = 30.0) -> None:
-        self._call(("wait", offset, timeout), deadline=time.monotonic() + timeout)
 
     def read(self, cypher: str, params: Mapping[str, Any], *, timeout: float,
              after: int) -> list[Row]:

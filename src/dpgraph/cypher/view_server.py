@@ -10,7 +10,7 @@ resumes from the view's offset in the log.
 
 Messages, each answered ``("ok", value)`` or ``("error", exception)``:
 ``("read", cypher, params, timeout, after)`` rows once the view holds offset ``after``;
-``("wait", offset, timeout)``; ``("status",)`` the view's stall or None; ``("stop",)``.
+``("status",)`` the view's stall or None; ``("stop",)``.
 """
 
 from __future__ import annotations
@@ -115,14 +115,11 @@ def serve(settings: Any, address: str, authkey: bytes, parent: int,
         kind = message[0]
         try:
             if kind == "status":
-                return "ok", view.stall.stalled
+                return "ok", view.stalled
             if kind == "stop":
                 return "ok", None
             gate.enter()
             try:
-                if kind == "wait":
-                    view.wait_for(message[1], timeout=message[2])
-                    return "ok", None
                 _, text, params, timeout, after = message
                 return "ok", view.read(text, params, timeout=timeout, after=after)
             finally:
@@ -148,11 +145,13 @@ def serve(settings: Any, address: str, authkey: bytes, parent: int,
     while not stop.wait(MEMORY_CHECK_SECONDS):
         # Restarting costs a start and the reads waiting meanwhile: only once the view has
         # advanced here, so that a bound below what opening takes cannot loop.
-        if (max_rss_bytes is not None and resident_bytes() > max_rss_bytes
-                and view.offset > started_at):
+        if max_rss_bytes is None or view.offset <= started_at:
+            continue
+        resident = resident_bytes()
+        if resident > max_rss_bytes:
             log.info("the Cypher view's process holds %d MiB, over its bound of %d MiB: "
-                     "restarting it at offset %d", resident_bytes() >> 20,
-                     max_rss_bytes >> 20, view.offset)
+                     "restarting it at offset %d", resident >> 20, max_rss_bytes >> 20,
+                     view.offset)
             exit_status[0] = RESTART
             stop.set()
     listener.close()  # unlinks the socket: the core's next connection waits for a new child
