@@ -539,3 +539,39 @@ def test_offline_validate_ignores_a_configured_remote_store() -> None:
                 "--catalog", "examples/catalog.yaml", env=unreachable)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().endswith("is valid (0 warning(s))")
+
+
+def test_remote_store_timeout_is_its_own_setting(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """DPGRAPH_SPARQL_STORE_TIMEOUT bounds each request to the store; DPGRAPH_SPARQL_TIMEOUT
+    (the /sparql limit) no longer sets it too."""
+    release = threading.Event()
+
+    class SlowEndpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            release.wait(5)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setenv("DPGRAPH_SPARQL_TIMEOUT", "7")
+    monkeypatch.setenv("DPGRAPH_SPARQL_STORE_TIMEOUT", "0.3")
+    settings = Settings(data_dir=tmp_path, store="sparql", sparql_query_url="http://unused/q")
+    assert (settings.sparql_timeout, settings.sparql_store_timeout) == (7.0, 0.3)
+    monkeypatch.delenv("DPGRAPH_SPARQL_STORE_TIMEOUT")
+    assert Settings(data_dir=tmp_path).sparql_store_timeout == 30.0
+
+    httpd = HTTPServer(("127.0.0.1", 0), SlowEndpoint)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        store = open_store(settings.model_copy(update={
+            "sparql_query_url": f"http://127.0.0.1:{httpd.server_port}/q"}))
+        with pytest.raises(StoreUnavailable, match="timed out"):
+            store.ask("ASK { ?s ?p ?o }")
+        store.close()
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()

@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     sparql_user: str | None = Field(None, description="user for the SPARQL endpoints")
     sparql_password: SecretStr | None = Field(None, description="its password")
     sparql_auth: Literal["basic", "digest"] = Field("basic", description="HTTP auth scheme")
-    sparql_timeout: float = Field(30.0, gt=0, description="seconds per SPARQL request")
+    # Not sparql_timeout (the /sparql limit, above): a second field of that name silently
+    # replaced the first, so one variable set both.
+    sparql_store_timeout: float = Field(
+        30.0, gt=0, description="seconds per HTTP request to the remote store's endpoints")
 
     @model_validator(mode="after")
     def _remote_store_has_endpoint(self) -> Settings:

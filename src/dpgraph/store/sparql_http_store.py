@@ -325,7 +325,8 @@ def _from_settings(settings: Settings) -> SparqlHttpStore:
         auth = (httpx.DigestAuth if settings.sparql_auth == "digest" else httpx.BasicAuth)(
             settings.sparql_user, password)
     return SparqlHttpStore(settings.sparql_query_url, settings.sparql_update_url,
-                           settings.sparql_gsp_url, auth=auth, timeout=settings.sparql_timeout)
+                           settings.sparql_gsp_url, auth=auth,
+                           timeout=settings.sparql_store_timeout)
 
 
 register_backend("sparql", _from_settings)
