@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -65,6 +64,7 @@ from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Quad
 
+from dpgraph import jsontext
 from dpgraph import vocab as v
 from dpgraph.iris import segment
 from dpgraph.lineage import iris
@@ -73,12 +73,8 @@ from dpgraph.lineage.naming import normalize_location
 Obj = NamedNode | Literal
 
 
-# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def canonical_json(value: Any) -> str:
-    return _CANONICAL.encode(value)
+    return jsontext.canonical(value)
 
 
 # Already the form utc_datetime returns (the log's recordedAt always is): only to be checked.

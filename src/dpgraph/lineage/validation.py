@@ -53,6 +53,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from dpgraph import jsontext
 from dpgraph.errors import Finding, InvalidEvent, InvalidInput
 
 SPEC_BASE = "https://openlineage.io/spec/"
@@ -109,7 +110,7 @@ def parse_event_body(body: bytes) -> object:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return jsontext.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         message = f"body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         raise InvalidInput(message, errors=[Finding("violation", message, "", "json")]) from None

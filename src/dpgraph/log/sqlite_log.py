@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dpgraph import jsontext
 from dpgraph.errors import StoreUnavailable
 
 _SCHEMA = """
@@ -73,8 +73,8 @@ class Appended:
     duplicate: bool
 
 
-def canonical_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_json(payload: Any) -> str:
+    return jsontext.canonical(payload)
 
 
 def digest_of(payload: dict[str, Any]) -> str:
@@ -129,7 +129,7 @@ class SqliteLog:
             )
         row = self._db.execute(_SELECT + " WHERE unique_key = ?", (unique_key,)).fetchone()
         o, k, key, rec_at, d, p = row
-        return Appended(LogRecord(o, k, key, rec_at, d, json.loads(p)), duplicate=True)
+        return Appended(LogRecord(o, k, key, rec_at, d, jsontext.loads(p)), duplicate=True)
 
     def read(self, after: int = 0, limit: int | None = None) -> Iterator[LogRecord]:
         """Records with offset > after, in order; reads in pages so memory stays flat."""
@@ -218,7 +218,7 @@ class SqliteLog:
     def _query(self, sql: str, args: tuple[Any, ...]) -> list[LogRecord]:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [LogRecord(o, k, key, at, d, json.loads(p)) for o, k, key, at, d, p in rows]
+        return [LogRecord(o, k, key, at, d, jsontext.loads(p)) for o, k, key, at, d, p in rows]
 
 
 class GroupCommit:
