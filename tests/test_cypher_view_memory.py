@@ -195,6 +195,34 @@ def test_a_transaction_out_of_cache_in_its_statements_is_halved(
         log.close()
 
 
+def test_a_record_alone_too_large_for_the_cache_stalls_the_view_before_it(
+        tmp_path: Path) -> None:
+    """Rebuilt once up to the record before it, then stalled there: not the whole log
+    rebuilt again on every retry, when no retry can fit that record."""
+    log = SqliteLog(tmp_path / "log.sqlite")
+    log.append([wide_event(i, 50 if i == 3 else 2) for i in range(6)])  # offsets 1..6
+    narrow = len(record_changes(next(log.read())))
+    engine = EmbeddedCypher(tmp_path / "cypher")
+    backend = CacheOfChanges(engine, limit=4 * narrow)
+    view = CypherView(backend, log)  # type: ignore[arg-type]
+    try:
+        view.bootstrap()
+        with pytest.raises(ViewOutOfMemory, match="log record 4 alone does not fit"):
+            view.catch_up()
+        assert view.offset == 0  # the database was wrong after the failure: started over
+        with pytest.raises(ViewOutOfMemory, match="log record 4 alone"):
+            view.catch_up()
+        assert view.offset == 3
+        assert count(engine, "MATCH (f:Field) RETURN count(f) AS n") == 3 * 2
+        writes, cleared = len(backend.sizes), backend.cleared
+        with pytest.raises(ViewOutOfMemory, match="raise DPGRAPH_CYPHER_BUFFER_POOL_MB"):
+            view.catch_up()
+        assert (len(backend.sizes), backend.cleared, view.offset) == (writes, cleared, 3)
+    finally:
+        view.close()
+        log.close()
+
+
 def test_updates_to_nodes_and_relationships_seen_before_follow_the_batch(
         tmp_path: Path) -> None:
     """Lookups of existing nodes and relationships go by primary key: bound with ``UNWIND``

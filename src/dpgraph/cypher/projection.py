@@ -52,6 +52,10 @@ class CypherView:
         self._thread: threading.Thread | None = None
         self.stall = StallWatch("the Cypher view")  # why it cannot advance, for /health
         self._fit = MAX_OFFERED  # most records per transaction the page cache has held
+        # The offset of a record that alone ran out of page cache: the view is rebuilt up to
+        # it once and stops there (stalled), rather than rebuilding the whole log again on
+        # every retry. Kept until the process ends: a larger page cache needs a restart.
+        self._too_large: int | None = None
 
     @property
     def offset(self) -> int:
@@ -113,6 +117,10 @@ class CypherView:
                 pending = [r for r in self._log.read(after=self._offset,
                                                      limit=last - self._offset)
                            if r.offset <= last]
+            if self._too_large is not None:
+                pending = [r for r in pending if r.offset < self._too_large]
+                if not pending:
+                    raise self._too_large_error()
             try:
                 fitted = self._project_fitting(pending)
             except ViewOutOfMemory:
@@ -135,31 +143,38 @@ class CypherView:
         view starts over from the log in pages of half as many records, which later pages
         keep. A single record too large for the cache raises: the view is stalled on it
         (see /health)."""
-        mapped = [self._changes_of(r) for r in records]
         budget = self.backend.changes_per_transaction
-        chunk: list[list[Change]] = []
+        chunk: list[tuple[int, list[Change]]] = []
         size = 0
-        for changes in mapped:
+        for record in records:
+            changes = self._changes_of(record)
             if chunk and (len(chunk) >= self._fit
                           or (budget is not None and size + len(changes) > budget)):
                 if not self._write_fitting(chunk):
                     return False
                 chunk, size = [], 0
-            chunk.append(changes)
+            chunk.append((record.offset, changes))
             size += len(changes)
         return not chunk or self._write_fitting(chunk)
 
-    def _write_fitting(self, chunk: list[list[Change]]) -> bool:
+    def _write_fitting(self, chunk: list[tuple[int, list[Change]]]) -> bool:
         try:
-            self._write([c for changes in chunk for c in changes])
-        except ViewOutOfMemory:
+            self._write([c for _, changes in chunk for c in changes])
+        except ViewOutOfMemory as exc:
             if len(chunk) == 1:
-                raise
+                self._too_large = chunk[0][0]
+                raise self._too_large_error() from exc
             self._fit = len(chunk) // 2
             log.warning("the Cypher view starts over from the log, writing at most %d records "
                         "per transaction (DPGRAPH_CYPHER_BUFFER_POOL_MB is tight)", self._fit)
             return False
         return True
+
+    def _too_large_error(self) -> ViewOutOfMemory:
+        return ViewOutOfMemory(
+            f"log record {self._too_large} alone does not fit the Cypher view's page cache: "
+            "the view holds the log up to the record before it; raise "
+            "DPGRAPH_CYPHER_BUFFER_POOL_MB and restart the service")
 
     def project(self, records: Sequence[LogRecord]) -> None:
         """Map records to changes, apply them, relink what they touched (no bookkeeping:
