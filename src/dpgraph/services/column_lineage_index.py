@@ -22,7 +22,6 @@ matter. A projector follower; built at start-up from the log, cleared on a rebui
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,7 @@ from typing import Any
 from dpgraph.lineage import iris
 from dpgraph.lineage.mapping import _pointer, event_kind_and_time, utc_datetime
 from dpgraph.log.sqlite_log import LogRecord
-
-LINEAGE_EVENT = "lineage.event"
+from dpgraph.services.log_follower import EventFactsFollower
 
 # (source field IRI, transformationType, transformationSubtype, description, masking)
 Derivation = tuple[str, str | None, str | None, str | None, str | None]
@@ -194,43 +192,23 @@ def record_field_facts(record: LogRecord) -> FieldFacts:
     return field_facts(p["event"], frozenset(p.get("invalidFacets", ())))
 
 
-class ColumnLineageIndex:
+class ColumnLineageIndex(EventFactsFollower[FieldFacts]):
     """The field-level lineage of every stored event; readers get copies."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
-
     def _reset(self) -> None:
-        self._offset = 0  # the last log offset applied (records come in log order)
+        super()._reset()
         self._fields: dict[str, set[str]] = {}  # dataset -> its fields
         self._derivations: dict[str, set[Derivation]] = {}  # output field -> derivations
         self._derived: dict[str, set[str]] = {}  # source field -> output fields
         self._info: dict[str, dict[str, str]] = {}  # field -> key -> largest value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._reset()
-
     def apply(self, records: Sequence[LogRecord]) -> None:
         """Add the lineage event records (others are ignored), fed in log order; adding one
         twice changes nothing."""
-        with self._lock:
-            todo = [r for r in records if r.offset > self._offset]
-        facts: list[tuple[int, FieldFacts]] = []
-        for r in todo:
-            if r.kind != LINEAGE_EVENT:
-                continue
-            try:
-                facts.append((r.offset, record_field_facts(r)))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # the mapping refuses it too; the receiver never stores such events
-        with self._lock:
-            for offset, f in facts:
-                if offset > self._offset:
-                    self._add(f)
-            if todo:
-                self._offset = max(self._offset, todo[-1].offset)
+        self._feed(records)
+
+    def _facts_of(self, record: LogRecord) -> FieldFacts:
+        return record_field_facts(record)
 
     def _add(self, f: FieldFacts) -> None:
         for ds, field in f.fields:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,9 +38,7 @@ from dpgraph.services.lineage_graph import (
     edges_to,
     parse_time,
 )
-
-LINEAGE_EVENT = "lineage.event"
-
+from dpgraph.services.log_follower import EventFactsFollower
 
 # --- extraction of the lineage facts of one event -------------------------------------------
 
@@ -164,15 +161,9 @@ def _edges(cached: _Cached) -> list[Edge]:
     return [Edge._make(row) for row in cached[1]]
 
 
-class LineageIndex:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
-
+class LineageIndex(EventFactsFollower[EventFacts]):
     def _reset(self) -> None:
-        # The last log offset added: records come in log order, and a record at or before it
-        # is one added before (a set of every event's digest held ~180 MB at 1M events).
-        self._offset = 0
+        super()._reset()
         self._jobs: dict[str, _Job] = {}
         # per direction ("in": read, "out": written), the jobs of each dataset
         self._ds_jobs: dict[str, dict[str, set[str]]] = {"in": {}, "out": {}}
@@ -184,29 +175,13 @@ class LineageIndex:
         self._cache: dict[str, _Cached] = {}
 
     # ---------------------------------------------------------------- feeding
-    def clear(self) -> None:
-        with self._lock:
-            self._reset()
-
     def add(self, records: Iterable[LogRecord]) -> None:
         """Add lineage event records (others are ignored), fed in log order; adding one
         twice changes nothing."""
-        facts: list[tuple[int, EventFacts]] = []
-        with self._lock:
-            todo = [r for r in records if r.offset > self._offset]
-        for r in todo:
-            if r.kind != LINEAGE_EVENT:
-                continue
-            try:
-                facts.append((r.offset, record_facts(r)))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # the mapping refuses it too; the receiver never stores such events
-        with self._lock:
-            for offset, f in facts:
-                if offset > self._offset:
-                    self._add(f)
-            if todo:
-                self._offset = max(self._offset, todo[-1].offset)
+        self._feed(records)
+
+    def _facts_of(self, record: LogRecord) -> EventFacts:
+        return record_facts(record)
 
     def _add(self, f: EventFacts) -> None:
         for a, b in f.aliases:
