@@ -24,7 +24,7 @@ from dpgraph.cypher.embedded import EmbeddedCypher
 from dpgraph.cypher.errors import ViewCommitFailed, ViewOutOfMemory
 from dpgraph.cypher.mapping import bootstrap_changes, record_changes
 from dpgraph.cypher.model import Change, NodeUpsert, RelUpsert
-from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.projection import CypherView, forget_too_large_record
 from dpgraph.cypher.relink import relink
 from dpgraph.log.sqlite_log import NewRecord, SqliteLog
 from dpgraph.services.lineage_summary import LINEAGE_EVENT
@@ -218,6 +218,21 @@ def test_a_record_alone_too_large_for_the_cache_stalls_the_view_before_it(
         with pytest.raises(ViewOutOfMemory, match="raise DPGRAPH_CYPHER_BUFFER_POOL_MB"):
             view.catch_up()
         assert (len(backend.sizes), backend.cleared, view.offset) == (writes, cleared, 3)
+        # The view's process started again (memory bound): it stops there too, from the log.
+        view.close()
+        engine = EmbeddedCypher(tmp_path / "cypher")
+        backend = CacheOfChanges(engine, limit=4 * narrow)
+        view = CypherView(backend, log)  # type: ignore[arg-type]
+        with pytest.raises(ViewOutOfMemory, match="log record 4 alone"):
+            view.catch_up()
+        assert (backend.sizes, view.offset) == ([], 3)
+        # A service start forgets it: with a cache that holds it, the view goes on.
+        view.close()
+        forget_too_large_record(log)
+        engine = EmbeddedCypher(tmp_path / "cypher")
+        view = CypherView(CacheOfChanges(engine, limit=100 * narrow), log)  # type: ignore[arg-type]
+        assert view.catch_up() == 3
+        assert count(engine, "MATCH (f:Field) RETURN count(f) AS n") == 5 * 2 + 50
     finally:
         view.close()
         log.close()
@@ -262,7 +277,7 @@ import json, sys
 from pathlib import Path
 from dpgraph.cypher.embedded import EmbeddedCypher
 from dpgraph.cypher.errors import ViewCommitFailed
-from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.projection import CypherView, forget_too_large_record
 from dpgraph.log.sqlite_log import SqliteLog
 
 data = Path(sys.argv[1])

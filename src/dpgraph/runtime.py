@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from dpgraph.cypher.base import default_cache_mb, open_backend
-from dpgraph.cypher.projection import CypherView
+from dpgraph.cypher.projection import CypherView, forget_too_large_record
 from dpgraph.cypher.service import CypherQueries
 from dpgraph.cypher.view_process import ViewProcess
 from dpgraph.lineage.validation import EventValidator
@@ -150,6 +150,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
         log = SqliteLog(settings.data_dir / "log.sqlite")
         store = open_store(settings)
         search_index = SearchIndex(settings.data_dir / "search.sqlite")
+        forget_too_large_record(log)
         view = (ViewProcess(settings, log, max_rss_bytes=view_memory_bound(settings))
                 if view_process else CypherView(open_backend(settings), log))
     except BaseException:

@@ -33,6 +33,16 @@ READ_WAIT_SECONDS = 30.0  # how long a read waits for the view to reach the log 
 log = logging.getLogger("dpgraph.cypher")
 
 
+def too_large_marker(name: str) -> str:
+    return f"{name}:too-large"
+
+
+def forget_too_large_record(event_log: SqliteLog, name: str = NAME) -> None:
+    """Let the view try again a record that alone did not fit its page cache (at a start,
+    where the setting may have been raised)."""
+    event_log.set_projected(too_large_marker(name), 0)
+
+
 class CypherView:
     def __init__(self, backend: CypherBackend, event_log: SqliteLog, name: str = NAME) -> None:
         self.backend = backend
@@ -54,8 +64,10 @@ class CypherView:
         self._fit = MAX_OFFERED  # most records per transaction the page cache has held
         # The offset of a record that alone ran out of page cache: the view is rebuilt up to
         # it once and stops there (stalled), rather than rebuilding the whole log again on
-        # every retry. Kept until the process ends: a larger page cache needs a restart.
-        self._too_large: int | None = None
+        # every retry. Kept in the log, so that the view's process started again past its
+        # memory bound stops there too; a service start or a rebuild forgets it (a larger
+        # page cache needs a restart).
+        self._too_large: int | None = event_log.projected(too_large_marker(name)) or None
 
     @property
     def offset(self) -> int:
@@ -163,6 +175,7 @@ class CypherView:
         except ViewOutOfMemory as exc:
             if len(chunk) == 1:
                 self._too_large = chunk[0][0]
+                self._log.set_projected(too_large_marker(self._name), self._too_large)
                 raise self._too_large_error() from exc
             self._fit = len(chunk) // 2
             log.warning("the Cypher view starts over from the log, writing at most %d records "
@@ -212,6 +225,8 @@ class CypherView:
     def rebuild(self) -> None:
         """Empty the view and its offset; the projector's catch-up then refills it."""
         with self._apply:
+            forget_too_large_record(self._log, self._name)
+            self._too_large = None
             self._start_over()
 
     def _start_over(self) -> None:
