@@ -1,5 +1,7 @@
-"""The common part of the in-memory projections of the log (join index, product lineage,
-column flow): records applied in order and once each, by log offset, under one lock."""
+"""The common part of the in-memory projections of the log: records applied in order and
+once each, by log offset, under one lock. ``LogFollower`` applies each record under the lock
+(join index, product lineage, column flow); ``EventFactsFollower`` reads lineage events
+outside it and adds what it read under it (lineage index, column lineage index)."""
 
 from __future__ import annotations
 
