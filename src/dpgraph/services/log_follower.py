@@ -12,12 +12,14 @@ from typing import Generic, TypeVar
 from pyoxigraph import Quad
 
 from dpgraph.log.sqlite_log import LogRecord
+from dpgraph.services.projector import LINEAGE_EVENT
 
-LINEAGE_EVENT = "lineage.event"  # the log's kind (services.projector), not imported: a cycle
 Facts = TypeVar("Facts")
 
 
-class LogFollower:
+class _InLogOrder:
+    """A lock, and the offset of the last log record applied."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._reset()
@@ -30,6 +32,8 @@ class LogFollower:
         with self._lock:
             self._reset()
 
+
+class LogFollower(_InLogOrder):
     def apply(self, records: Iterable[LogRecord]) -> None:
         """Apply log records in order; records already applied (by offset) are skipped."""
         self.apply_mapped(records, {})
@@ -63,23 +67,11 @@ class LogFollower:
         """Drop what readers derive from the state (lock held); nothing by default."""
 
 
-class EventFactsFollower(Generic[Facts]):
+class EventFactsFollower(_InLogOrder, Generic[Facts]):
     """An in-memory projection of lineage events that reads each event's facts outside its
     lock, so that readers go on while a batch is read, and adds them under it: in log order
     and once each, by log offset (an index of every event's digest held ~180 MB at 1M
     events)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
-        """Forget everything (subclasses extend it with their own state)."""
-        self._offset = 0  # the last log offset added
-
-    def clear(self) -> None:
-        with self._lock:
-            self._reset()
 
     def _feed(self, records: Iterable[LogRecord]) -> None:
         with self._lock:
