@@ -14,6 +14,8 @@ import httpx
 import pytest
 from procs import Server, wait_projected
 
+from dpgraph.api.front import core_socket_path
+
 SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
                              Path(__file__).resolve().parents[2] / "shared"))
 EVENT = sorted((SHARED / "corpus" / "openlineage" / "valid").rglob("*.json"))[0]
@@ -83,14 +85,31 @@ def test_requests_reach_the_core_and_answers_come_back_unchanged(server: Server)
 def test_a_killed_front_takes_its_core_along_and_a_restart_takes_over(server: Server) -> None:
     assert post(server, event(2)).status_code == 201
     core = core_of(server)
+    socket = server.data_dir.resolve() / "core.sock"
+    assert socket.is_socket()  # not in a directory of its own that a kill would leave in /tmp
     server.kill()  # SIGKILL the front only
     deadline = time.monotonic() + 10
     while alive(core) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(core), "the core outlived its front"
-    server.start()  # the data directory's lock is free again
+    assert socket.is_socket()  # nobody left to remove it
+    server.start()  # the data directory's lock is free again; the old socket is replaced
     offsets = wait_projected(server)
     assert offsets["log"] == offsets["projected"] == 1
+    assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
+    assert not socket.exists()
+
+
+def test_a_data_directory_with_a_long_path_gets_the_socket_in_a_temporary_directory(
+        tmp_path: Path) -> None:
+    short, made = core_socket_path(tmp_path)
+    assert (short, made) == (tmp_path.resolve() / "core.sock", None)
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    socket, made = core_socket_path(deep)
+    assert made is not None and socket.parent == made and made.is_dir()
+    assert len(os.fsencode(socket)) <= 107
+    made.rmdir()
 
 
 def test_a_core_that_dies_stops_the_service_with_an_error(server: Server) -> None:

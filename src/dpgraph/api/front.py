@@ -52,6 +52,26 @@ _HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade"
                   b"trailer", b"proxy-connection"})
 
 
+# A Unix socket's path holds at most 107 bytes (sun_path).
+_MAX_SOCKET_PATH = 100
+
+
+def core_socket_path(data_dir: Path) -> tuple[Path, Path | None]:
+    """Where the core listens, and the directory made for it (to remove on stop), if any.
+
+    In the data directory when its path is short enough: a front killed with SIGKILL
+    cannot clean up, and a socket left there is replaced by the next start (which holds the
+    directory's lock), where a temporary directory per start piled up in /tmp. The data
+    directory's permissions keep other users out, as the 0700 temporary directory does.
+    """
+    in_data_dir = data_dir.resolve() / "core.sock"
+    if len(os.fsencode(in_data_dir)) <= _MAX_SOCKET_PATH:
+        in_data_dir.unlink(missing_ok=True)  # a killed service's: we hold the lock
+        return in_data_dir, None
+    made = Path(tempfile.mkdtemp(prefix="dpgraph-core-"))
+    return made / "core.sock", made
+
+
 class FrontRuntime:
     """The part of a runtime the lineage POSTs need, for :class:`IngestFront`."""
 
@@ -70,6 +90,8 @@ class Front:
         self._receiving: FrontRuntime | None = None
         self._client: httpx.AsyncClient | None = None
         self._core: subprocess.Popen[bytes] | None = None
+        self._socket = Path()
+        self._socket_dir: Path | None = None
         self._stopping = False
         self.core_failed = False  # the core exited on its own: the service exits with an error
 
@@ -107,8 +129,8 @@ class Front:
             self._log = SqliteLog(self.settings.data_dir / "log.sqlite")
             self._receiving = FrontRuntime(self.settings, LineageReceiver(
                 self._log, EventValidator(), NoProjection()))
-            self._socket_dir = Path(tempfile.mkdtemp(prefix="dpgraph-core-"))
-            socket = self._socket_dir / "core.sock"  # short: a socket path has 107 bytes
+            self._socket, self._socket_dir = core_socket_path(self.settings.data_dir)
+            socket = self._socket
             self._client = httpx.AsyncClient(
                 transport=httpx.AsyncHTTPTransport(uds=str(socket)),
                 base_url="http://core", timeout=httpx.Timeout(None))
@@ -142,7 +164,10 @@ class Front:
                 self._core.kill()
                 self._core.wait()
         self._log.close()
-        shutil.rmtree(self._socket_dir, ignore_errors=True)
+        if self._socket_dir is None:
+            self._socket.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
         self._lock.release()
 
     # ---------------------------------------------------------------- forwarding
