@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from pathlib import Path
 
@@ -50,3 +51,19 @@ def service_rss(pid: int) -> str:
     rest = sum(rss_mib(d) for c in cores for d in descendants(c))
     return (f"{front + core + rest:.0f} MiB (front {front:.0f}, core {core:.0f}, "
             f"its children {rest:.0f})")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the front, the core and the core's children."""
+    cores = children(pid)
+    return {"front": cpu_seconds(pid), "core": sum(cpu_seconds(c) for c in cores),
+            "view": sum(cpu_seconds(d) for c in cores for d in descendants(c))}

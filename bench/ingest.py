@@ -10,6 +10,7 @@ Needs `wrk` (Debian package `wrk`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -18,11 +19,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
-from common import free_port, service_rss
+from common import free_port, service_cpu, service_rss
 
 SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
                              Path(__file__).resolve().parents[2] / "shared"))
@@ -47,6 +49,7 @@ request = function()
   body = string.gsub(body, "%(run_id)s", uuid())
   return wrk.format("POST", "/api/v1/lineage", headers, body)
 end
+%(delay)s
 """
 
 
@@ -62,13 +65,30 @@ def corpus_bodies() -> list[str]:
     return out
 
 
-def lua_script(bodies: list[str]) -> str:
+def lua_script(bodies: list[str], delay_ms: int = 0) -> str:
+    """``delay_ms``: each connection waits this long before its next request (wrk's
+    ``delay`` hook), which caps the offered rate near connections x 1000 / delay_ms."""
     quoted = ",\n".join(f"[==[{b}]==]" for b in bodies)
-    return LUA % {"bodies": quoted, "seed": os.getpid(), "run_id": RUN_ID.replace("-", "%-")}
+    delay = f"delay = function() return {delay_ms} end" if delay_ms else ""
+    return LUA % {"bodies": quoted, "seed": os.getpid(), "run_id": RUN_ID.replace("-", "%-"),
+                  "delay": delay}
 
 
+class LagSampler(threading.Thread):
+    """Samples the projection's lag behind the log twice a second while the load runs: a
+    lag that stays bounded means the projection sustains the offered rate."""
 
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.lags: list[int] = []
+        self.stopping = threading.Event()
 
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            with contextlib.suppress(httpx.HTTPError):
+                now = offsets(self.url)
+                self.lags.append(now["log"] - now["projected"])
 
 
 def offsets(url: str) -> dict[str, int]:
@@ -85,13 +105,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--delay-ms", type=int, default=0,
+                        help="pause of each connection between requests: a steady offered "
+                             "rate (about connections x 1000 / delay) instead of a flood")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
 
     with tempfile.TemporaryDirectory(prefix="dpgraph-ingest-") as tmp:
         script = Path(tmp) / "post.lua"
-        script.write_text(lua_script(corpus_bodies()), encoding="utf-8")
+        script.write_text(lua_script(corpus_bodies(), args.delay_ms), encoding="utf-8")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
@@ -106,6 +129,9 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.1)
             start = offsets(url)
+            sampler = LagSampler(url)
+            sampler.start()
+            cpu_before = service_cpu(server.pid)
             t0 = time.perf_counter()
             run = subprocess.run(
                 ["wrk", "-t", str(args.threads), "-c", str(args.connections),
@@ -113,12 +139,15 @@ def main() -> None:
                 capture_output=True, text=True, check=True)
             load_seconds = time.perf_counter() - t0
             at_stop = offsets(url)
+            sampler.stopping.set()
             while (now := offsets(url))["projected"] < now["log"]:
                 time.sleep(0.2)
             total_seconds = time.perf_counter() - t0
             acked = at_stop["log"] - start["log"]
             errors = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
-            print(f"load: {args.seconds} s, {args.connections} connections (wrk)")
+            print(f"load: {args.seconds} s, {args.connections} connections (wrk)"
+                  + (f", {args.delay_ms} ms between a connection's requests"
+                     if args.delay_ms else ""))
             print(f"acknowledged: {acked} events, {acked / load_seconds:.0f} events/s; "
                   f"latency p50 {wrk_latency(run.stdout, '50%')}, "
                   f"p99 {wrk_latency(run.stdout, '99%')}; "
@@ -126,7 +155,15 @@ def main() -> None:
             print(f"projection: lag at end of load {at_stop['log'] - at_stop['projected']} "
                   f"events; all {now['projected'] - start['projected']} projected after "
                   f"{total_seconds:.1f} s = {acked / total_seconds:.0f} events/s end to end")
+            projected_in_load = at_stop["projected"] - start["projected"]
+            lags = sampler.lags or [0]
+            print(f"projection during the load: {projected_in_load / load_seconds:.0f} "
+                  f"events/s; lag sampled twice a second: max {max(lags)}, "
+                  f"median {sorted(lags)[len(lags) // 2]}")
             print(f"server RSS: {service_rss(server.pid)}")
+            cpu = {k: t - cpu_before[k] for k, t in service_cpu(server.pid).items()}
+            print("CPU until all projected, ms per acknowledged event: " + ", ".join(
+                f"{k} {t / max(acked, 1) * 1000:.2f}" for k, t in cpu.items()))
             while (now := offsets(url))["cypher"] < now["log"]:
                 time.sleep(0.2)
             view_seconds = time.perf_counter() - t0
