@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 from pyoxigraph import Triple
@@ -21,6 +22,16 @@ from dpgraph.services.stall import StallWatch
 
 log = logging.getLogger("dpgraph.projection")
 BATCH = 500
+# Writing a batch costs the graph store much less per event when the batch is large
+# (oxigraph's bulk path: ~0.6 ms of CPU per corpus event from 300 events, ~1.7 ms per event
+# through a transaction, whatever its size), so under a steady stream the worker waits up to
+# LINGER_SECONDS for LINGER_RECORDS records before projecting, unless a reader waits for
+# the graph (read-your-writes stays immediate) or the service stops. Per-batch costs of the
+# followers shrink alike. Measured (`bench/ingest.py --connections 8 --delay-ms 20`, ~290
+# events/s offered): the core's CPU per event 3.04 -> 2.48 ms; at ~560/s batches were full
+# already and it is unchanged.
+LINGER_RECORDS = 300
+LINGER_SECONDS = 1.0
 # Records handed over by writers, waiting to be projected; past this many (the projection
 # far behind) new ones are not kept, and the worker reads them back from the log.
 MAX_HANDED = 5000
@@ -38,6 +49,7 @@ class ProjectionWorker:
         self._cond = threading.Condition()
         self._projected = event_log.projected(PROJECTION)
         self._wanted = self._projected
+        self._readers_waiting = 0
         self._prepared: dict[int, list[Triple]] = {}
         self._handed = Handover(MAX_HANDED)
         self._stopping = False
@@ -76,7 +88,15 @@ class ProjectionWorker:
 
     def wait_for(self, offset: int) -> None:
         with self._cond:
-            self.stall.wait(self._cond, lambda: self._projected, offset, self._wait_timeout)
+            if offset <= self._projected:
+                return
+            self._readers_waiting += 1
+            self._cond.notify_all()  # a lingering worker projects now
+            try:
+                self.stall.wait(self._cond, lambda: self._projected, offset,
+                                self._wait_timeout)
+            finally:
+                self._readers_waiting -= 1
 
     def wait_for_log(self) -> None:
         """Wait until the graph holds everything the log held when called."""
@@ -93,11 +113,11 @@ class ProjectionWorker:
                 if self._stopping and self._wanted <= self._projected:
                     return  # nothing left to project
             if self._poll is not None:
-                head = self._log.head()
+                self._look_at_log_head()
                 with self._cond:
-                    self._wanted = max(self._wanted, head)
                     if self._wanted <= self._projected:
                         continue
+            self._linger()
             try:
                 self._project_pending()
             except Exception as exc:
@@ -106,6 +126,26 @@ class ProjectionWorker:
                     self._cond.notify_all()  # waiting readers fail now, not at timeout
                     if self._cond.wait_for(lambda: self._stopping, timeout=wait):
                         return
+
+    def _look_at_log_head(self) -> None:
+        head = self._log.head()
+        with self._cond:
+            self._wanted = max(self._wanted, head)
+
+    def _linger(self) -> None:
+        """Wait a little for more records when few are pending (see LINGER_SECONDS)."""
+        deadline = time.monotonic() + LINGER_SECONDS
+        while True:
+            with self._cond:
+                if (self._wanted - self._projected >= LINGER_RECORDS or self._stopping
+                        or self._readers_waiting or self._prepared):
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(timeout=min(left, self._poll or left))
+            if self._poll is not None:
+                self._look_at_log_head()
 
     def _project_pending(self) -> None:
         """Project what the log holds beyond the graph, a page of records at a time."""

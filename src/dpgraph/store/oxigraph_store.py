@@ -41,9 +41,11 @@ if TYPE_CHECKING:
 
 FLUSH_EVERY_QUADS = 100_000
 # From this many quads a write goes through RocksDB's bulk path (sorted files ingested
-# whole): measured 3.7x the quads/s of a transaction on 33k-quad batches, slower on a few
-# thousand quads, and it writes new files each call, so small writes stay transactions.
-BULK_FROM_QUADS = 20_000
+# whole). Measured on corpus events over a 690k-quad store, CPU per event: a transaction
+# ~1.6-1.9 ms whatever its size; the bulk path ~1.7 ms for 25 events (1,700 quads: its
+# fixed cost per call dominates), ~1.1 ms for 100 (6,900 quads), ~0.6 ms from 300. It also
+# writes new files each call, so small writes stay transactions.
+BULK_FROM_QUADS = 5_000
 QUERY_WORKERS = 2  # user queries running at once (each in its own process)
 WORKER_MODULE = "dpgraph.store.oxigraph_query_worker"
 
