@@ -140,6 +140,7 @@ def main() -> None:
             load_seconds = time.perf_counter() - t0
             at_stop = offsets(url)
             sampler.stopping.set()
+            sampler.join()
             while (now := offsets(url))["projected"] < now["log"]:
                 time.sleep(0.2)
             total_seconds = time.perf_counter() - t0

@@ -168,15 +168,21 @@ class CacheOfChanges:
         return getattr(self.engine, name)
 
 
+def view_with_cache(tmp_path: Path, log: SqliteLog,
+                    limit: int) -> tuple[EmbeddedCypher, CacheOfChanges, CypherView]:
+    """A view on the real engine in ``tmp_path``, whose page cache holds ``limit`` changes."""
+    engine = EmbeddedCypher(tmp_path / "cypher")
+    backend = CacheOfChanges(engine, limit=limit)
+    return engine, backend, CypherView(backend, log)  # type: ignore[arg-type]
+
+
 def test_a_transaction_out_of_cache_in_its_statements_is_halved(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     events, width = 12, 10
     log = SqliteLog(tmp_path / "log.sqlite")
     log.append([wide_event(i, width) for i in range(events)])
     per_event = len(record_changes(next(log.read())))
-    engine = EmbeddedCypher(tmp_path / "cypher")
-    backend = CacheOfChanges(engine, limit=3 * per_event)
-    view = CypherView(backend, log)  # type: ignore[arg-type]
+    engine, backend, view = view_with_cache(tmp_path, log, limit=3 * per_event)
     try:
         view.bootstrap()
         backend.sizes.clear()
@@ -202,9 +208,7 @@ def test_a_record_alone_too_large_for_the_cache_stalls_the_view_before_it(
     log = SqliteLog(tmp_path / "log.sqlite")
     log.append([wide_event(i, 50 if i == 3 else 2) for i in range(6)])  # offsets 1..6
     narrow = len(record_changes(next(log.read())))
-    engine = EmbeddedCypher(tmp_path / "cypher")
-    backend = CacheOfChanges(engine, limit=4 * narrow)
-    view = CypherView(backend, log)  # type: ignore[arg-type]
+    engine, backend, view = view_with_cache(tmp_path, log, limit=4 * narrow)
     try:
         view.bootstrap()
         with pytest.raises(ViewOutOfMemory, match="log record 4 alone does not fit"):
@@ -220,17 +224,14 @@ def test_a_record_alone_too_large_for_the_cache_stalls_the_view_before_it(
         assert (len(backend.sizes), backend.cleared, view.offset) == (writes, cleared, 3)
         # The view's process started again (memory bound): it stops there too, from the log.
         view.close()
-        engine = EmbeddedCypher(tmp_path / "cypher")
-        backend = CacheOfChanges(engine, limit=4 * narrow)
-        view = CypherView(backend, log)  # type: ignore[arg-type]
+        engine, backend, view = view_with_cache(tmp_path, log, limit=4 * narrow)
         with pytest.raises(ViewOutOfMemory, match="log record 4 alone"):
             view.catch_up()
         assert (backend.sizes, view.offset) == ([], 3)
         # A service start forgets it: with a cache that holds it, the view goes on.
         view.close()
         forget_too_large_record(log)
-        engine = EmbeddedCypher(tmp_path / "cypher")
-        view = CypherView(CacheOfChanges(engine, limit=100 * narrow), log)  # type: ignore[arg-type]
+        engine, _, view = view_with_cache(tmp_path, log, limit=100 * narrow)
         assert view.catch_up() == 3
         assert count(engine, "MATCH (f:Field) RETURN count(f) AS n") == 5 * 2 + 50
     finally:

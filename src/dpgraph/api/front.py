@@ -130,13 +130,12 @@ class Front:
             self._receiving = FrontRuntime(self.settings, LineageReceiver(
                 self._log, EventValidator(), NoProjection()))
             self._socket, self._socket_dir = core_socket_path(self.settings.data_dir)
-            socket = self._socket
             self._client = httpx.AsyncClient(
-                transport=httpx.AsyncHTTPTransport(uds=str(socket)),
+                transport=httpx.AsyncHTTPTransport(uds=str(self._socket)),
                 base_url="http://core", timeout=httpx.Timeout(None))
             self._core = subprocess.Popen(
                 [sys.executable, "-m", "dpgraph.cli", *self._core_command,
-                 "--core-socket", str(socket), "--core-parent", str(os.getpid())],
+                 "--core-socket", str(self._socket), "--core-parent", str(os.getpid())],
                 pass_fds=(self._lock.fileno(),))
         except BaseException:
             self._lock.release()
