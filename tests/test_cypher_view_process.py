@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 import uuid
@@ -202,6 +203,23 @@ def _children_of_children(pid: int) -> list[str]:
               (line.strip().split(None, 2) for line in tree if line.strip())]
     cores = {p for p, pp, _ in parsed if pp == pid}
     return [args for _, pp, args in parsed if pp in cores]
+
+
+def test_the_view_listens_in_the_data_directory_and_leaves_nothing_behind(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "view.sock").write_text("a killed service's socket")
+    made_before = set(Path(tempfile.gettempdir()).glob("dpgraph-view-*"))
+    rt = open_with_process(data)
+    try:
+        new_runs(rt, 1)
+        assert rows(rt, COUNT_RUNS) == [{"n": 1 + PARENT}]
+        assert (data / "view.sock").is_socket()  # the stale file was replaced
+    finally:
+        rt.close()
+    assert not (data / "view.sock").exists()
+    assert set(Path(tempfile.gettempdir()).glob("dpgraph-view-*")) == made_before
 
 
 def test_a_view_process_never_started_closes(tmp_path: Path) -> None:

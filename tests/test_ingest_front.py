@@ -3,6 +3,7 @@ starts projects them and answers everything else (forwarded over a Unix socket).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from procs import Server, wait_projected
 
-from dpgraph.api.front import core_socket_path
+from dpgraph.sockets import socket_path
 
 SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
                              Path(__file__).resolve().parents[2] / "shared"))
@@ -24,7 +25,7 @@ EVENT = sorted((SHARED / "corpus" / "openlineage" / "valid").rglob("*.json"))[0]
 def core_of(server: Server) -> int:
     assert server.proc is not None
     pid = server.proc.pid
-    (core,) = (int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    (core,) = children(pid)
     return core
 
 
@@ -100,13 +101,36 @@ def test_a_killed_front_takes_its_core_along_and_a_restart_takes_over(server: Se
     assert not socket.exists()
 
 
+def children(pid: int) -> list[int]:
+    """Started by any of its threads (the view's process is started by a supervisor's)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            found += (int(c) for c in (task / "children").read_text().split())
+    return sorted(found)
+
+
+def test_the_front_runs_ahead_of_the_projections_in_priority(server: Server) -> None:
+    assert post(server, event(5)).status_code == 201
+    wait_projected(server)
+    assert server.proc is not None
+    core = core_of(server)
+    deadline = time.monotonic() + 60
+    while not (workers := children(core)):  # the Cypher view's process (and the tracker)
+        assert time.monotonic() < deadline, "the core started no process"
+        time.sleep(0.1)
+    assert os.getpriority(os.PRIO_PROCESS, server.proc.pid) == 0
+    assert os.getpriority(os.PRIO_PROCESS, core) == 10
+    assert [os.getpriority(os.PRIO_PROCESS, w) for w in workers] == [10] * len(workers)
+
+
 def test_a_data_directory_with_a_long_path_gets_the_socket_in_a_temporary_directory(
         tmp_path: Path) -> None:
-    short, made = core_socket_path(tmp_path)
+    short, made = socket_path(tmp_path, "core.sock")
     assert (short, made) == (tmp_path.resolve() / "core.sock", None)
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
-    socket, made = core_socket_path(deep)
+    socket, made = socket_path(deep, "core.sock")
     assert made is not None and socket.parent == made and made.is_dir()
     assert len(os.fsencode(socket)) <= 107
     made.rmdir()

@@ -56,9 +56,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo)
     if args.core_socket:  # the core process a front started (see api/front.py)
-        from dpgraph.child_process import die_with_parent
+        from dpgraph.child_process import die_with_parent, yield_to_front
 
         die_with_parent(args.core_parent)
+        yield_to_front()
         uvicorn.run(create_app(settings, core=True), uds=args.core_socket,
                     log_level="info", access_log=settings.access_log)
     elif settings.ingest_process:

@@ -23,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +41,7 @@ from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.services.lineage import LineageReceiver, NoProjection
 from dpgraph.settings import Settings
+from dpgraph.sockets import remove_socket, socket_path
 
 log = logging.getLogger("dpgraph.front")
 LOCK_WAIT_SECONDS = 15.0  # for the core of a killed service to be gone
@@ -50,26 +49,6 @@ STOP_SECONDS = 120.0  # for the core to finish projecting what was acknowledged
 # Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
 _HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te",
                   b"trailer", b"proxy-connection"})
-
-
-# A Unix socket's path holds at most 107 bytes (sun_path).
-_MAX_SOCKET_PATH = 100
-
-
-def core_socket_path(data_dir: Path) -> tuple[Path, Path | None]:
-    """Where the core listens, and the directory made for it (to remove on stop), if any.
-
-    In the data directory when its path is short enough: a front killed with SIGKILL
-    cannot clean up, and a socket left there is replaced by the next start (which holds the
-    directory's lock), where a temporary directory per start piled up in /tmp. The data
-    directory's permissions keep other users out, as the 0700 temporary directory does.
-    """
-    in_data_dir = data_dir.resolve() / "core.sock"
-    if len(os.fsencode(in_data_dir)) <= _MAX_SOCKET_PATH:
-        in_data_dir.unlink(missing_ok=True)  # a killed service's: we hold the lock
-        return in_data_dir, None
-    made = Path(tempfile.mkdtemp(prefix="dpgraph-core-"))
-    return made / "core.sock", made
 
 
 class FrontRuntime:
@@ -129,7 +108,7 @@ class Front:
             self._log = SqliteLog(self.settings.data_dir / "log.sqlite")
             self._receiving = FrontRuntime(self.settings, LineageReceiver(
                 self._log, EventValidator(), NoProjection()))
-            self._socket, self._socket_dir = core_socket_path(self.settings.data_dir)
+            self._socket, self._socket_dir = socket_path(self.settings.data_dir, "core.sock")
             self._client = httpx.AsyncClient(
                 transport=httpx.AsyncHTTPTransport(uds=str(self._socket)),
                 base_url="http://core", timeout=httpx.Timeout(None))
@@ -163,10 +142,7 @@ class Front:
                 self._core.kill()
                 self._core.wait()
         self._log.close()
-        if self._socket_dir is None:
-            self._socket.unlink(missing_ok=True)
-        else:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
+        remove_socket(self._socket, self._socket_dir)
         self._lock.release()
 
     # ---------------------------------------------------------------- forwarding

@@ -14,13 +14,10 @@ import logging
 import multiprocessing
 import os
 import queue
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
 from multiprocessing.connection import Client, Connection
-from pathlib import Path
 from typing import Any
 
 from dpgraph.cypher.base import Row
@@ -29,6 +26,7 @@ from dpgraph.cypher.view_server import RESTART, Restarting, serve
 from dpgraph.errors import DpgraphError, StoreUnavailable
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.services.stall import Stalled, StallWatch, unavailable
+from dpgraph.sockets import remove_socket, socket_path
 
 log = logging.getLogger("dpgraph.cypher")
 CONNECT_POLL_SECONDS = 0.05
@@ -43,8 +41,9 @@ class ViewProcess:
         self._settings = settings
         self._log = event_log
         self._max_rss = max_rss_bytes
-        self._dir = Path(tempfile.mkdtemp(prefix="dpgraph-view-"))
-        self._address = str(self._dir / "view.sock")  # short: a socket path has 107 bytes
+        socket, self._socket_dir = socket_path(settings.data_dir, "view.sock")
+        self._socket = socket
+        self._address = str(socket)
         self._authkey = os.urandom(32)
         self._idle: queue.LifoQueue[Connection] = queue.LifoQueue(IDLE_CONNECTIONS)
         self._closing = threading.Event()
@@ -89,7 +88,7 @@ class ViewProcess:
 
     def close(self) -> None:
         if not self._supervisor.is_alive() and self._child is None:  # never started
-            shutil.rmtree(self._dir, ignore_errors=True)
+            remove_socket(self._socket, self._socket_dir)
             return
         self._closing.set()
         try:
@@ -105,7 +104,7 @@ class ViewProcess:
             self._supervisor.join()
         while not self._idle.empty():
             self._idle.get_nowait().close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        remove_socket(self._socket, self._socket_dir)
 
     # ------------------------------------------------------------------ requests
     def _call(self, message: tuple[Any, ...], *, deadline: float) -> Any:

@@ -21,16 +21,11 @@ import threading
 from multiprocessing.connection import Connection, Listener
 from typing import Any
 
-from dpgraph.child_process import die_with_parent
+from dpgraph.child_process import die_with_parent, yield_to_front
 from dpgraph.errors import DpgraphError, ServiceStarting
 
 RESTART = 75  # exit status asking the core for a fresh process (memory bound passed)
 MEMORY_CHECK_SECONDS = 1.0
-# The view may lag; acknowledgements and the graph's projection may not wait for it. At the
-# same priority its process took CPU from the ingest front under load (32 producers: 1,716
-# -> 1,475 acknowledged events/s); niced, acknowledgements stayed at 1,706/s and the view
-# still caught up with the graph (bench/ingest.py).
-NICENESS = 10
 log = logging.getLogger("dpgraph.cypher")
 
 
@@ -84,7 +79,7 @@ def serve(settings: Any, address: str, authkey: bytes, parent: int,
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s:%(message)s")
     die_with_parent(parent)
-    os.nice(NICENESS)
+    yield_to_front()
     event_log = SqliteLog(settings.data_dir / "log.sqlite")
     view = CypherView(open_backend(settings), event_log)
     view.bootstrap()
