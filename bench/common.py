@@ -42,15 +42,31 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _ingest_worker(pid: int) -> bool:
+    try:
+        return b"--listen-fd" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return False
+
+
+def service_processes(pid: int) -> tuple[list[int], list[int]]:
+    """`dpgraph serve`'s acknowledging processes (the front ``pid`` and its ingest workers)
+    and its core process(es)."""
+    started = children(pid)
+    workers = [c for c in started if _ingest_worker(c)]
+    return [pid, *workers], [c for c in started if c not in workers]
+
+
 def service_rss(pid: int) -> str:
-    """RSS of `dpgraph serve`: its ingest front (``pid``), the core process behind it and
-    the core's own children (the Cypher view's process, multiprocessing's tracker)."""
-    front = rss_mib(pid)
-    cores = children(pid)
+    """RSS of `dpgraph serve`: its ingest front (``pid``) and workers, the core process
+    behind them and the core's own children (the Cypher view's process, multiprocessing's
+    tracker)."""
+    fronts, cores = service_processes(pid)
+    front = sum(rss_mib(f) for f in fronts)
     core = sum(rss_mib(c) for c in cores)
     rest = sum(rss_mib(d) for c in cores for d in descendants(c))
-    return (f"{front + core + rest:.0f} MiB (front {front:.0f}, core {core:.0f}, "
-            f"its children {rest:.0f})")
+    return (f"{front + core + rest:.0f} MiB (front and {len(fronts) - 1} ingest workers "
+            f"{front:.0f}, core {core:.0f}, its children {rest:.0f})")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,7 +79,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def service_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the front, the core and the core's children."""
-    cores = children(pid)
-    return {"front": cpu_seconds(pid), "core": sum(cpu_seconds(c) for c in cores),
+    """CPU seconds used so far by the front and its ingest workers, the core and the core's
+    children."""
+    fronts, cores = service_processes(pid)
+    return {"front": sum(cpu_seconds(f) for f in fronts),
+            "core": sum(cpu_seconds(c) for c in cores),
             "view": sum(cpu_seconds(d) for c in cores for d in descendants(c))}

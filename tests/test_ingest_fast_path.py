@@ -308,7 +308,20 @@ def test_the_front_over_real_http(server: Server) -> None:
         e["run"]["runId"] for e in (a, b, d))
 
 
-def test_a_failed_commit_over_real_http_fails_every_request_in_it(server: Server) -> None:
+@pytest.fixture
+def one_committer(tmp_path: Path) -> Iterator[Server]:
+    """A service acknowledging in one process: one group commit holds every request."""
+    srv = Server(tmp_path / "data", tmp_path, env={"DPGRAPH_INGEST_WORKERS": "1"})
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.kill()
+
+
+def test_a_failed_commit_over_real_http_fails_every_request_in_it(
+        one_committer: Server) -> None:
+    server = one_committer
     first, *batch = small_events()[:4]
     doomed = batch[-1]
     path = server.data_dir / "log.sqlite"

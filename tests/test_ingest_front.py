@@ -22,11 +22,20 @@ SHARED = Path(os.environ.get("DPGRAPH_SHARED_DIR",
 EVENT = sorted((SHARED / "corpus" / "openlineage" / "valid").rglob("*.json"))[0]
 
 
-def core_of(server: Server) -> int:
+def started_with(server: Server, flag: str) -> list[int]:
+    """The front's child processes whose command line has ``flag``."""
     assert server.proc is not None
-    pid = server.proc.pid
-    (core,) = children(pid)
+    return [c for c in children(server.proc.pid)
+            if flag.encode() in Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")]
+
+
+def core_of(server: Server) -> int:
+    (core,) = started_with(server, "--core-socket")
     return core
+
+
+def workers_of(server: Server) -> list[int]:
+    return started_with(server, "--listen-fd")
 
 
 def alive(pid: int) -> bool:
@@ -85,14 +94,15 @@ def test_requests_reach_the_core_and_answers_come_back_unchanged(server: Server)
 
 def test_a_killed_front_takes_its_core_along_and_a_restart_takes_over(server: Server) -> None:
     assert post(server, event(2)).status_code == 201
-    core = core_of(server)
+    core, workers = core_of(server), workers_of(server)
     socket = server.data_dir.resolve() / "core.sock"
     assert socket.is_socket()  # not in a directory of its own that a kill would leave in /tmp
     server.kill()  # SIGKILL the front only
     deadline = time.monotonic() + 10
-    while alive(core) and time.monotonic() < deadline:
+    while any(map(alive, [core, *workers])) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(core), "the core outlived its front"
+    assert workers and not any(map(alive, workers)), "a worker outlived its front"
     assert socket.is_socket()  # nobody left to remove it
     server.start()  # the data directory's lock is free again; the old socket is replaced
     offsets = wait_projected(server)
@@ -120,8 +130,63 @@ def test_the_front_runs_ahead_of_the_projections_in_priority(server: Server) -> 
         assert time.monotonic() < deadline, "the core started no process"
         time.sleep(0.1)
     assert os.getpriority(os.PRIO_PROCESS, server.proc.pid) == 0
+    assert [os.getpriority(os.PRIO_PROCESS, w) for w in workers_of(server)] == [0]
     assert os.getpriority(os.PRIO_PROCESS, core) == 10
     assert [os.getpriority(os.PRIO_PROCESS, w) for w in workers] == [10] * len(workers)
+
+
+def test_an_ingest_worker_acknowledges_on_the_same_port_while_the_front_cannot(
+        server: Server) -> None:
+    assert server.proc is not None
+    (worker,) = workers_of(server)  # ingest_workers = 2 by default: the front and one more
+    os.kill(server.proc.pid, signal.SIGSTOP)  # the front accepts nothing
+    try:
+        # A fresh connection each: the kernel hands it to whoever accepts.
+        assert [post(server, event(n)).status_code for n in range(3)] == [201] * 3
+        assert post(server, event(0)).status_code == 200  # a retry: stored once
+        assert server.get("/health").status_code == 200  # forwarded to the core
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    os.kill(worker, signal.SIGSTOP)  # now the front alone
+    try:
+        assert [post(server, event(n)).status_code for n in range(3, 6)] == [201] * 3
+        assert post(server, event(1)).status_code == 200  # the worker's event, stored once
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    offsets = wait_projected(server)
+    assert offsets["log"] == offsets["projected"]
+    # Each event once. (A retry that reaches the log's insert takes an offset it leaves
+    # unused: offsets are never reused, and may have gaps.)
+    stored = server.get("/api/v1/events/lineage", params={"limit": 100}).json()
+    assert stored["totalCount"] == 6
+    assert sorted(e["run"]["runId"][-1] for e in stored["events"]) == list("012345")
+
+
+def test_a_worker_that_dies_is_started_again_and_a_stop_ends_them_all(
+        server: Server) -> None:
+    (worker,) = workers_of(server)
+    os.kill(worker, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (workers := workers_of(server)) in ([], [worker]):
+        assert time.monotonic() < deadline, "no worker started again"
+        time.sleep(0.1)
+    assert "an ingest worker exited with -9" in server.output()
+    assert [post(server, event(n)).status_code for n in range(4)] == [201] * 4
+    assert wait_projected(server)["projected"] == 4
+    core, (new_worker,) = core_of(server), workers
+    assert server.stop() in (0, -signal.SIGTERM)
+    assert not alive(new_worker) and not alive(core)
+
+
+def test_one_ingest_process_when_configured(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", tmp_path, env={"DPGRAPH_INGEST_WORKERS": "1"})
+    server.start()
+    try:
+        assert workers_of(server) == [] and core_of(server)
+        assert post(server, event(1)).status_code == 201
+        assert wait_projected(server)["projected"] == 1
+    finally:
+        server.kill()
 
 
 def test_a_data_directory_with_a_long_path_gets_the_socket_in_a_temporary_directory(

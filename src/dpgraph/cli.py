@@ -62,12 +62,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         yield_to_front()
         uvicorn.run(create_app(settings, core=True), uds=args.core_socket,
                     log_level="info", access_log=settings.access_log)
+    elif args.listen_fd is not None:  # an ingest worker the front started
+        import socket
+
+        from dpgraph.api.front import IngestWorker
+        from dpgraph.child_process import die_with_parent
+
+        die_with_parent(args.core_parent)
+        listener = socket.socket(fileno=args.listen_fd)
+        uvicorn.Server(uvicorn.Config(
+            IngestWorker(settings, Path(args.forward_to)), log_level="info",
+            access_log=settings.access_log)).run(sockets=[listener])
     elif settings.ingest_process:
         from dpgraph.api.front import Front
 
         front = Front(settings, _serve_argv(args))
-        uvicorn.run(front, host=settings.host, port=settings.port, log_level="info",
-                    access_log=settings.access_log)
+        config = uvicorn.Config(front, host=settings.host, port=settings.port,
+                                log_level="info", access_log=settings.access_log)
+        front.listener = config.bind_socket()  # shared with the ingest workers
+        uvicorn.Server(config).run(sockets=[front.listener])
         return EXIT_ERROR if front.core_failed else EXIT_OK
     else:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
@@ -287,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="load the example mesh (changes no security setting)")
     serve.add_argument("--core-socket", help=argparse.SUPPRESS)
     serve.add_argument("--core-parent", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--forward-to", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="validate a descriptor offline (no server)")

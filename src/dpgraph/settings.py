@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     ingest_process: bool = Field(
         True, description="`dpgraph serve` acknowledges lineage events in a process of its "
         "own and forwards every other request to a core process that projects and answers")
+    ingest_workers: int = Field(
+        2, ge=1, le=64, description="processes acknowledging lineage events on the service's "
+        "port (the front and ingest_workers - 1 more; with ingest_process)")
     server_url: str = Field("http://127.0.0.1:8080", description="service the CLI talks to")
     sparql_timeout: float = Field(30.0, gt=0, description="longest a /sparql query may run, "
                                   "in seconds; a request's timeout parameter may only lower it")

@@ -16,6 +16,15 @@ outlived a killed front still holds the lock and a new service waits for it to g
 also asks the kernel for SIGKILL when its parent dies. Until the core is up (it loads its
 in-memory indexes and catches up with the log first), lineage POSTs are acknowledged and
 every other request answers 503.
+
+Acknowledging takes more than one interpreter can give under a burst (a front at one core's
+worth of CPU acknowledged ~2,500 events/s), so ``ingest_workers - 1`` more processes
+(:class:`IngestWorker`) accept on the same listening socket, the kernel handing each
+connection to one of them: each validates, appends with its own group commit (SQLite
+serialises the writers; a retry seen by two of them is stored once by the log's unique key)
+and forwards other requests to the same core. They die with the front, which starts a
+worker that exits again and stops them before the core, so what they acknowledged is in the
+log before the core's last projection.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -46,6 +56,7 @@ from dpgraph.sockets import remove_socket, socket_path
 log = logging.getLogger("dpgraph.front")
 LOCK_WAIT_SECONDS = 15.0  # for the core of a killed service to be gone
 STOP_SECONDS = 120.0  # for the core to finish projecting what was acknowledged
+WORKER_RESTART_SECONDS = 1.0
 # Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
 _HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te",
                   b"trailer", b"proxy-connection"})
@@ -59,20 +70,43 @@ class FrontRuntime:
         self.lineage = lineage
 
 
-class Front:
-    """The ASGI application of the front: lifespan, lineage POSTs, forwarding."""
+class _Acknowledging:
+    """What the front and its ingest workers share: the ASGI application (lifespan, lineage
+    POSTs answered here, every other request forwarded to the core's socket)."""
 
-    def __init__(self, settings: Settings, core_command: Sequence[str]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._core_command = list(core_command)
         self._ingest = IngestFront(self._forward, runtime_of=lambda scope: self._receiving)
         self._receiving: FrontRuntime | None = None
         self._client: httpx.AsyncClient | None = None
-        self._core: subprocess.Popen[bytes] | None = None
         self._socket = Path()
-        self._socket_dir: Path | None = None
         self._stopping = False
-        self.core_failed = False  # the core exited on its own: the service exits with an error
+
+    def _open_receiving(self, core_socket: Path) -> None:
+        self._log = SqliteLog(self.settings.data_dir / "log.sqlite")
+        self._receiving = FrontRuntime(self.settings, LineageReceiver(
+            self._log, EventValidator(), NoProjection()))
+        self._socket = core_socket
+        self._client = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(core_socket)),
+            base_url="http://core", timeout=httpx.Timeout(None))
+
+    def _close_receiving(self) -> None:
+        if self._receiving is not None:
+            self._receiving.lineage.close()  # commits what is queued
+            self._log.close()
+
+    def _core_running(self) -> bool:
+        return True
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    async def _watch(self) -> None:
+        """Runs while the service runs (supervision)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,7 +126,7 @@ class Front:
                     log.exception("the front could not start")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
-                watcher = asyncio.create_task(self._watch_core())
+                watcher = asyncio.create_task(self._watch())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self._stopping = True
@@ -100,50 +134,6 @@ class Front:
                 await asyncio.get_running_loop().run_in_executor(None, self._stop)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    def _start(self) -> None:
-        self._lock = DataDirLock(self.settings.data_dir)
-        self._lock.acquire(wait=LOCK_WAIT_SECONDS)
-        try:
-            self._log = SqliteLog(self.settings.data_dir / "log.sqlite")
-            self._receiving = FrontRuntime(self.settings, LineageReceiver(
-                self._log, EventValidator(), NoProjection()))
-            self._socket, self._socket_dir = socket_path(self.settings.data_dir, "core.sock")
-            self._client = httpx.AsyncClient(
-                transport=httpx.AsyncHTTPTransport(uds=str(self._socket)),
-                base_url="http://core", timeout=httpx.Timeout(None))
-            self._core = subprocess.Popen(
-                [sys.executable, "-m", "dpgraph.cli", *self._core_command,
-                 "--core-socket", str(self._socket), "--core-parent", str(os.getpid())],
-                pass_fds=(self._lock.fileno(),))
-        except BaseException:
-            self._lock.release()
-            raise
-
-    async def _watch_core(self) -> None:
-        """A core that exits on its own (it could not open the stores) stops the service."""
-        assert self._core is not None
-        while self._core.poll() is None:
-            await asyncio.sleep(0.5)
-        if not self._stopping:
-            log.error("the core process exited with %s; stopping", self._core.returncode)
-            self.core_failed = True
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    def _stop(self) -> None:
-        if self._receiving is not None:
-            self._receiving.lineage.close()  # commits what is queued
-        if self._core is not None and self._core.poll() is None:
-            self._core.send_signal(signal.SIGTERM)
-            try:
-                self._core.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                log.error("the core did not stop in %.0f s; killing it", STOP_SECONDS)
-                self._core.kill()
-                self._core.wait()
-        self._log.close()
-        remove_socket(self._socket, self._socket_dir)
-        self._lock.release()
 
     # ---------------------------------------------------------------- forwarding
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -161,7 +151,7 @@ class Front:
         try:
             response = await self._client.send(request, stream=True)
         except httpx.TransportError:
-            starting = self._core is not None and self._core.poll() is None
+            starting = self._core_running()
             await problems.render(ServiceStarting(
                 "the core process is starting (loading its indexes, catching up with the "
                 "log); lineage events are acknowledged meanwhile, retry this shortly"
@@ -176,3 +166,109 @@ class Front:
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
+
+
+class Front(_Acknowledging):
+    """The front: holds the data directory's lock, starts the core and the ingest workers."""
+
+    def __init__(self, settings: Settings, core_command: Sequence[str]) -> None:
+        super().__init__(settings)
+        self._core_command = list(core_command)
+        # The listening socket, shared with the workers (set before the start; none: no
+        # workers).
+        self.listener: socket.socket | None = None
+        self._core: subprocess.Popen[bytes] | None = None
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self._socket_dir: Path | None = None
+        self.core_failed = False  # the core exited on its own: the service exits with an error
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in self._workers]
+
+    def _core_running(self) -> bool:
+        return self._core is not None and self._core.poll() is None
+
+    def _start(self) -> None:
+        self._lock = DataDirLock(self.settings.data_dir)
+        self._lock.acquire(wait=LOCK_WAIT_SECONDS)
+        try:
+            socket_file, self._socket_dir = socket_path(self.settings.data_dir, "core.sock")
+            self._open_receiving(socket_file)
+            self._core = subprocess.Popen(
+                [sys.executable, "-m", "dpgraph.cli", *self._core_command,
+                 "--core-socket", str(self._socket), "--core-parent", str(os.getpid())],
+                pass_fds=(self._lock.fileno(),))
+            if self.listener is not None:
+                self._workers = [self._start_worker()
+                                 for _ in range(self.settings.ingest_workers - 1)]
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        assert self.listener is not None
+        fd = self.listener.fileno()
+        return subprocess.Popen(
+            [sys.executable, "-m", "dpgraph.cli", *self._core_command,
+             "--listen-fd", str(fd), "--forward-to", str(self._socket),
+             "--core-parent", str(os.getpid())],
+            pass_fds=(fd,))
+
+    async def _watch(self) -> None:
+        """A core that exits on its own (it could not open the stores) stops the service; a
+        worker that exits is started again (the others and the front keep accepting)."""
+        assert self._core is not None
+        while self._core.poll() is None:
+            for i, worker in enumerate(self._workers):
+                if worker.poll() is not None and not self._stopping:
+                    log.error("an ingest worker exited with %s; starting it again",
+                              worker.returncode)
+                    await asyncio.sleep(WORKER_RESTART_SECONDS)
+                    if not self._stopping:
+                        self._workers[i] = self._start_worker()
+            await asyncio.sleep(0.5)
+        if not self._stopping:
+            log.error("the core process exited with %s; stopping", self._core.returncode)
+            self.core_failed = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def _stop(self) -> None:
+        # The workers first: what they acknowledged is committed before the core's last
+        # projection.
+        for worker in self._workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in self._workers:
+            try:
+                worker.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.error("an ingest worker did not stop in %.0f s; killing it", STOP_SECONDS)
+                worker.kill()
+                worker.wait()
+        self._close_receiving()
+        if self._core is not None and self._core.poll() is None:
+            self._core.send_signal(signal.SIGTERM)
+            try:
+                self._core.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.error("the core did not stop in %.0f s; killing it", STOP_SECONDS)
+                self._core.kill()
+                self._core.wait()
+        remove_socket(self._socket, self._socket_dir)
+        self._lock.release()
+
+
+class IngestWorker(_Acknowledging):
+    """Another process acknowledging on the front's listening socket (see the module's
+    text); the front holds the lock and runs the core."""
+
+    def __init__(self, settings: Settings, core_socket: Path) -> None:
+        super().__init__(settings)
+        self._core_socket = core_socket
+
+    def _start(self) -> None:
+        self._open_receiving(self._core_socket)
+
+    def _stop(self) -> None:
+        self._close_receiving()
