@@ -97,7 +97,7 @@ class _Acknowledging:
             self._log.close()
 
     def _core_running(self) -> bool:
-        return True
+        return True  # a worker cannot tell; the front stops the service when the core exits
 
     def _start(self) -> None:
         raise NotImplementedError
@@ -181,10 +181,6 @@ class Front(_Acknowledging):
         self._workers: list[subprocess.Popen[bytes]] = []
         self._socket_dir: Path | None = None
         self.core_failed = False  # the core exited on its own: the service exits with an error
-
-    @property
-    def worker_pids(self) -> list[int]:
-        return [w.pid for w in self._workers]
 
     def _core_running(self) -> bool:
         return self._core is not None and self._core.poll() is None
