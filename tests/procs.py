@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,6 +43,24 @@ def dpgraph(*args: str | Path,
     """Run the installed console script from the repository root (relative example paths)."""
     return subprocess.run([DPGRAPH, *map(str, args)], cwd=REPO, env=_env(env),
                           capture_output=True, text=True, timeout=120, check=False)
+
+
+def children(pid: int) -> list[int]:
+    """Child processes of ``pid``, started by any of its threads (the Cypher view's process
+    is started by a supervisor's)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            found += (int(c) for c in (task / "children").read_text().split())
+    return sorted(found)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait() is missing
 
 
 def free_port() -> int:

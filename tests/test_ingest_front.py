@@ -3,7 +3,6 @@ starts projects them and answers everything else (forwarded over a Unix socket).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -13,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from procs import Server, wait_projected
+from procs import Server, alive, children, wait_projected
 
 from dpgraph.sockets import socket_path
 
@@ -36,14 +35,6 @@ def core_of(server: Server) -> int:
 
 def workers_of(server: Server) -> list[int]:
     return started_with(server, "--listen-fd")
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def event(n: int) -> bytes:
@@ -109,15 +100,6 @@ def test_a_killed_front_takes_its_core_along_and_a_restart_takes_over(server: Se
     assert offsets["log"] == offsets["projected"] == 1
     assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
     assert not socket.exists()
-
-
-def children(pid: int) -> list[int]:
-    """Started by any of its threads (the view's process is started by a supervisor's)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
-            found += (int(c) for c in (task / "children").read_text().split())
-    return sorted(found)
 
 
 def test_the_front_runs_ahead_of_the_projections_in_priority(server: Server) -> None:

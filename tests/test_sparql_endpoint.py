@@ -21,7 +21,7 @@ import httpx
 import pytest
 import rdflib
 from conftest import EXAMPLES, read_yaml
-from procs import Server, wait_projected
+from procs import Server, alive, children, wait_projected
 from rdflib.compare import to_isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
@@ -350,13 +350,6 @@ def test_configured_timeout_caps_the_request(tmp_path: Path) -> None:
         srv.kill()
 
 
-def children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
-    return found
-
-
 def test_a_killed_service_leaves_no_query_running(tmp_path: Path) -> None:
     srv = Server(tmp_path / "data", tmp_path)
     srv.start()
@@ -380,14 +373,6 @@ def test_a_killed_service_leaves_no_query_running(tmp_path: Path) -> None:
 def _swallow(call: Any) -> None:
     with contextlib.suppress(httpx.HTTPError):  # the server was killed under the request
         call()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's wait() is missing
 
 
 # ------------------------------------------------------------------ real clients

@@ -191,10 +191,8 @@ class Front(_Acknowledging):
         try:
             socket_file, self._socket_dir = socket_path(self.settings.data_dir, "core.sock")
             self._open_receiving(socket_file)
-            self._core = subprocess.Popen(
-                [sys.executable, "-m", "dpgraph.cli", *self._core_command,
-                 "--core-socket", str(self._socket), "--core-parent", str(os.getpid())],
-                pass_fds=(self._lock.fileno(),))
+            self._core = self._start_child(self._lock.fileno(),
+                                           "--core-socket", str(self._socket))
             if self.listener is not None:
                 self._workers = [self._start_worker()
                                  for _ in range(self.settings.ingest_workers - 1)]
@@ -205,11 +203,14 @@ class Front(_Acknowledging):
     def _start_worker(self) -> subprocess.Popen[bytes]:
         assert self.listener is not None
         fd = self.listener.fileno()
+        return self._start_child(fd, "--listen-fd", str(fd), "--forward-to", str(self._socket))
+
+    def _start_child(self, fd: int, *options: str) -> subprocess.Popen[bytes]:
+        """`dpgraph serve` with this one's options and ``options``, inheriting ``fd``; it
+        dies with this process."""
         return subprocess.Popen(
-            [sys.executable, "-m", "dpgraph.cli", *self._core_command,
-             "--listen-fd", str(fd), "--forward-to", str(self._socket),
-             "--core-parent", str(os.getpid())],
-            pass_fds=(fd,))
+            [sys.executable, "-m", "dpgraph.cli", *self._core_command, *options,
+             "--core-parent", str(os.getpid())], pass_fds=(fd,))
 
     async def _watch(self) -> None:
         """A core that exits on its own (it could not open the stores) stops the service; a
@@ -261,10 +262,10 @@ class IngestWorker(_Acknowledging):
 
     def __init__(self, settings: Settings, core_socket: Path) -> None:
         super().__init__(settings)
-        self._core_socket = core_socket
+        self._socket = core_socket
 
     def _start(self) -> None:
-        self._open_receiving(self._core_socket)
+        self._open_receiving(self._socket)
 
     def _stop(self) -> None:
         self._close_receiving()
