@@ -234,26 +234,30 @@ class Front(_Acknowledging):
         # The workers first: what they acknowledged is committed before the core's last
         # projection.
         for worker in self._workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
+            _ask_to_stop(worker)
         for worker in self._workers:
-            try:
-                worker.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                log.error("an ingest worker did not stop in %.0f s; killing it", STOP_SECONDS)
-                worker.kill()
-                worker.wait()
+            _wait_or_kill(worker, "an ingest worker")
         self._close_receiving()
-        if self._core is not None and self._core.poll() is None:
-            self._core.send_signal(signal.SIGTERM)
-            try:
-                self._core.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                log.error("the core did not stop in %.0f s; killing it", STOP_SECONDS)
-                self._core.kill()
-                self._core.wait()
+        if self._core is not None:
+            _ask_to_stop(self._core)
+            _wait_or_kill(self._core, "the core")
         remove_socket(self._socket, self._socket_dir)
         self._lock.release()
+
+
+def _ask_to_stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+
+
+def _wait_or_kill(process: subprocess.Popen[bytes], what: str) -> None:
+    """Wait for a process asked to stop; kill it past STOP_SECONDS."""
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.error("%s did not stop in %.0f s; killing it", what, STOP_SECONDS)
+        process.kill()
+        process.wait()
 
 
 class IngestWorker(_Acknowledging):
