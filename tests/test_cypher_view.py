@@ -3,6 +3,7 @@ services, the embedded engine, POST /api/v1/cypher, `dpgraph cypher`, replay."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from procs import Server, dpgraph
 
 from dpgraph.api.app import create_app
+from dpgraph.cypher.embedded import ENGINE_MODULE
 from dpgraph.cypher.readonly import CypherRefused, CypherSyntaxError
 from dpgraph.demo import load_demo
 from dpgraph.descriptor import ProductDescriptor
@@ -211,6 +213,32 @@ def test_reapplying_a_batch_changes_nothing_and_replay_rebuilds_the_same_view(
     finally:
         rt.close()
 
+
+
+def test_a_view_from_before_a_property_was_kept_is_rebuilt_from_the_log(
+        settings: Settings) -> None:
+    # An older version's database lacks the schema signatures: an added column would hold
+    # them only for what is projected from now on, so the view is rebuilt and has them all.
+    mesh = open_runtime(settings)
+    load_demo(mesh.registry, mesh.artefacts.examples)
+    post_events(mesh, event("COMPLETE", "2026-03-01T10:00:00Z"))
+    before = dump(mesh)
+    signed = "MATCH (d:Dataset) WHERE d.schemaHi IS NOT NULL RETURN d.id AS id ORDER BY id"
+    assert rows(mesh, signed) == [{"id": "s3://mesh-sales-gold:sales_orders"}]
+    mesh.close()
+    engine = importlib.import_module(ENGINE_MODULE)
+    db = engine.Database(str(settings.data_dir / "cypher" / f"graph.{ENGINE_MODULE}"))
+    conn = engine.Connection(db)
+    conn.execute("ALTER TABLE Dataset DROP schemaHi")
+    conn.close()
+    db.close()
+    rt = open_runtime(settings)
+    try:
+        assert rt.cypher_view is not None
+        rt.cypher_view.wait_for(rt.log.head())
+        assert dump(rt) == before
+    finally:
+        rt.close()
 
 FORBIDDEN = {
     "CREATE (n:Product {id: 'x'})": "CREATE",

@@ -21,6 +21,7 @@ from test_named_queries import QUERIES
 from dpgraph.cypher.bolt import BoltBackend
 from dpgraph.cypher.projection import CypherView
 from dpgraph.cypher.readonly import check_read_only
+from dpgraph.cypher.schema_signature import signature
 from dpgraph.runtime import Runtime
 from dpgraph.services.named_queries import CypherQuery, NamedQueries, load_all
 
@@ -162,5 +163,76 @@ def test_schema_drift_finds_added_removed_and_retyped_columns_in_both_languages(
         for language in ("sparql", "cypher"):
             rows = rt.queries.run("schema_drift", {}, language).rows
             assert [r for r in rows if r[:2] == profile] == expected, language
+    finally:
+        rt.close()
+
+
+PROFILE_COLUMNS = [("customer_id", "string"), ("given_name", "string"),
+                   ("family_name", "string"), ("email_address", "string"),
+                   ("phone_e164", "string"), ("date_of_birth", "date"),
+                   ("postal_code", "string"), ("country_code", "string"),
+                   ("segment", "string"), ("loyalty_tier", "string"), ("registered_on", "date")]
+
+
+def _profile_event(n: int, at: str, fields: list[tuple[str, str]]) -> bytes:
+    """A run of event 02's job that reports this schema of customer_profile."""
+    event = json.loads((EXAMPLES / "lineage" / "02-customer-profile-complete.json")
+                       .read_text(encoding="utf-8"))
+    event["run"]["runId"] = f"0192e8b4-0000-7000-8000-{n:012d}"
+    event["eventTime"] = at
+    event["inputs"] = []
+    output = event["outputs"][0]
+    output["facets"] = {"schema": {**output["facets"]["schema"],
+                                   "fields": [{"name": a, "type": b} for a, b in fields]}}
+    return json.dumps(event).encode()
+
+
+def test_schema_drift_takes_the_union_of_schemas_reported_at_the_same_instant(
+        tmp_path: Path) -> None:
+    # Two runs report customer_profile at one instant: one with exactly the registered
+    # columns, one with an extra field. The latest schema is their union, so the extra field
+    # is added, whichever of the two schemas' signatures is the larger (both cases: the one
+    # where the matching schema's hash is the highest of the instant is the one a single
+    # "latest" hash would wrongly skip). A later instant replaces the earlier one, and an
+    # older drifted schema arriving last changes nothing.
+    matching = signature(PROFILE_COLUMNS)
+    assert matching is not None
+    extra = {}
+    for i in range(100):
+        sig = signature([*PROFILE_COLUMNS, (f"extra_{i}", "int")])
+        assert sig is not None
+        extra.setdefault(sig < matching, f"extra_{i}")
+    rt = open_mesh(tmp_path / "data")
+    profile = ["customer-profile/customer-profile-delta",
+               "s3://mesh-customer-gold:customer_profile"]
+    try:
+        assert rt.queries is not None and rt.cypher is not None
+
+        def drift() -> list[list[Any]]:
+            out = {}
+            for language in ("sparql", "cypher"):
+                out[language] = [r for r in rt.queries.run("schema_drift", {}, language).rows
+                                 if r[:2] == profile]
+            assert out["sparql"] == out["cypher"]
+            return out["cypher"]
+
+        n = 0
+        for hour, name in enumerate((extra[True], extra[False]), start=2):
+            at = f"2026-11-24T{hour:02d}:00:00Z"
+            for fields in (PROFILE_COLUMNS, [*PROFILE_COLUMNS, (name, "int")]):
+                n += 1
+                rt.lineage.receive(_profile_event(n, at, fields))
+            assert drift() == [[*profile, "added", name, None, "int"]], name
+        rt.lineage.receive(_profile_event(10, "2026-11-24T05:00:00Z", PROFILE_COLUMNS))
+        assert drift() == []
+        rt.lineage.receive(_profile_event(11, "2026-11-24T01:00:00Z",
+                                          [("customer_id", "bigint")]))
+        assert drift() == []
+        # ... and the last answer came from the signatures, not from reading the fields
+        signed = rt.cypher.rows(
+            "MATCH (r:Representation)<-[:REPRESENTS]-(ds:Dataset) WHERE r.id = $r "
+            "RETURN right(ds.schemaHi, 32) = r.columnsSig AND "
+            "right(ds.schemaLo, 32) = r.columnsSigLow AS same", {"r": profile[0]}, timeout=30)
+        assert signed == [{"same": True}]
     finally:
         rt.close()

@@ -313,11 +313,41 @@ class EmbeddedCypher:
         self._reading = 0
         self._clearing = False
         self._failed: str | None = None  # why writes are refused until clear()
+        if not self.fresh and (missing := self._missing_properties()):
+            # Properties a newer version keeps (e.g. schema signatures) are facts of every
+            # record: an added column would hold them only for records projected from now
+            # on, so the view is rebuilt from the log (the log is the truth).
+            log.warning("the Cypher view's database lacks properties this version keeps "
+                        "(%s): discarded and rebuilt from the log", ", ".join(missing))
+            self._writer.close()
+            self._db.close()
+            self._delete_files()
+            self.fresh = True
+            self._db = self._engine.Database(self._path, buffer_pool_size=buffer_pool_bytes)
+            self._writer = self._engine.Connection(self._db)
         self._create_schema()
 
     def _create_schema(self) -> None:
         for statement in ddl():
             self._writer.execute(statement)
+
+    def _missing_properties(self) -> list[str]:
+        """``Label.property`` of the schema that the open database's node tables lack (a
+        label it lacks altogether is created empty, which is right for an older view)."""
+        tables = set()
+        found = self._writer.execute("CALL show_tables() RETURN name")
+        while found.has_next():
+            tables.add(found.get_next()[0])
+        missing = []
+        for label, props in NODES.items():
+            if label not in tables:
+                continue
+            have = set()
+            found = self._writer.execute(f"CALL table_info('{label}') RETURN name")
+            while found.has_next():
+                have.add(found.get_next()[0])
+            missing += [f"{label}.{p}" for p in props if p not in have]
+        return missing
 
     # --- writes ---
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert, Value
+from dpgraph.cypher.schema_signature import columns_properties, schema_properties
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.lineage.mapping import canonical_json, event_kind_and_time, utc_datetime
 from dpgraph.lineage.naming import normalize_location, normalize_uri
@@ -113,7 +114,8 @@ def product_changes(d: ProductDescriptor, registered_at: str) -> list[Change]:
         node(*representation, product=pid, kind=rep.kind, location=location,
              normalizedLocation=(normalize_uri(location)
                                  if location and "://" in location else None),
-             format=rep.format, layer=rep.storageLayer, historization=rep.historization)
+             format=rep.format, layer=rep.storageLayer, historization=rep.historization,
+             **columns_properties((attr.name, attr.type) for attr in rep.attributes))
         rel("HAS_REPRESENTATION", product, representation)
         for attr in rep.attributes:
             column = ("Column", f"{pid}/{rep.id}/{attr.name}")
@@ -209,6 +211,13 @@ class _EventChanges:
         self.invalid = invalid
         self.out: list[Change] = []
         self._datasets: set[str] = set()
+        self._typed: dict[str, set[tuple[str, str]]] = {}  # dataset -> its typed fields
+
+    def changes(self) -> list[Change]:
+        """What the event changes, with the schema signature of each dataset it reported
+        typed fields of (dpgraph.cypher.schema_signature)."""
+        return self.out + [NodeUpsert("Dataset", ds, latest=schema_properties(self.at, fields))
+                           for ds, fields in self._typed.items()]
 
     def facet(self, facets: Any, name: str, pointer: str) -> dict[str, Any] | None:
         """A facet to project: a dict, not marked deleted, not found invalid by the receiver
@@ -267,6 +276,8 @@ class _EventChanges:
 
     def field(self, ds: str, path: str, type_: str | None = None) -> str:
         field = f"{ds}:{path}"
+        if type_ is not None:
+            self._typed.setdefault(ds, set()).add((path, type_))
         self.out.append(NodeUpsert("Field", field, set={"dataset": ds, "name": path},
                                    ranked=_latest(self.at, {"type": type_})))
         self.out.append(RelUpsert("HAS_FIELD", "Dataset", ds, "Field", field))
@@ -367,7 +378,7 @@ def event_changes(event: dict[str, Any], invalid_facets: frozenset[str] = frozen
         if ref is None:
             raise ValueError("dataset.namespace and dataset.name are required")
         m.dataset_facets(m.dataset(*ref), event["dataset"].get("facets"), "/dataset/facets")
-        return m.out
+        return m.changes()
     ref = _ref(event["job"])
     if ref is None:
         raise ValueError("job.namespace and job.name are required")
@@ -386,7 +397,7 @@ def event_changes(event: dict[str, Any], invalid_facets: frozenset[str] = frozen
             if facet is not None:
                 m.parent(run_id, job, facet)
     m.inputs_outputs(event, job, run_id)
-    return m.out
+    return m.changes()
 
 
 def touched(changes: Iterable[Change]) -> tuple[list[str], list[str]]:

@@ -8,7 +8,8 @@ S, N, F, B = "STRING", "INT64", "DOUBLE", "BOOLEAN"
 
 # Bookkeeping properties besides the documented ones: ``owner`` (DeleteOwned), and the
 # rank/tiebreak pairs of Ranked merges (``stateRank``/``stateAt`` on runs, ``factsRank``/
-# ``factsAt`` where the latest event decides).
+# ``factsAt`` where the latest event decides), and the schema signatures of
+# dpgraph.cypher.schema_signature (``columnsSig``/``columnsSigLow``, ``schemaHi``/``schemaLo``).
 NODES: dict[str, dict[str, str]] = {
     "Product": {"name": S, "description": S, "lifecycle": S, "version": S, "registeredAt": S,
                 "contractValidUntil": S, "deprecatedAt": S, "owner": S},
@@ -19,7 +20,8 @@ NODES: dict[str, dict[str, str]] = {
     "Classification": {"label": S, "rank": N},
     "DataElement": {"product": S, "name": S, "dataType": S, "classification": S, "owner": S},
     "Representation": {"product": S, "kind": S, "location": S, "normalizedLocation": S,
-                       "format": S, "layer": S, "historization": S, "owner": S},
+                       "format": S, "layer": S, "historization": S, "owner": S,
+                       "columnsSig": S, "columnsSigLow": S},
     "Column": {"product": S, "name": S, "type": S, "owner": S},
     "OutputPort": {"product": S, "kind": S, "visibility": S, "owner": S},
     "QualityRule": {"product": S, "metric": S, "comparator": S, "threshold": F, "owner": S},
@@ -29,7 +31,8 @@ NODES: dict[str, dict[str, str]] = {
             "factsRank": N, "factsAt": S},
     "Run": {"state": S, "startedAt": S, "endedAt": S, "lastEventTime": S, "job": S,
             "stateRank": N, "stateAt": S},
-    "Dataset": {"namespace": S, "name": S, "normalizedLocation": S},
+    "Dataset": {"namespace": S, "name": S, "normalizedLocation": S, "schemaHi": S,
+                "schemaLo": S},
     "Field": {"dataset": S, "name": S, "type": S, "factsRank": N, "factsAt": S},
 }
 
