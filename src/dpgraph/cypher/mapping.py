@@ -16,6 +16,8 @@ idempotent (dpgraph.cypher.model), so a batch can be re-applied after a crash.
   beat START/RUNNING, then the later event time), ``startedAt`` the earliest START,
   ``firstSeen``/``lastSeen`` the earliest/latest event time; facts a later event may restate
   differently (a field's type, a job's type facet) come from the event with the latest time.
+  Each dataset an event reports typed fields of gets that event's schema signature, and each
+  representation the signature of its columns (dpgraph.cypher.schema_signature).
 
 Links between lineage and registrations (``REPRESENTS``, ``REALISES``, the ``TO_ELEMENT`` side
 of a join key into another product) depend on both sides and are not produced here: see
