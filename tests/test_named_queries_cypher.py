@@ -127,46 +127,6 @@ def test_a_union_query_comes_back_in_its_declared_order(mesh: Runtime,
     assert not queries.get("products_by_domain").cypher_is_union
 
 
-def test_schema_drift_finds_added_removed_and_retyped_columns_in_both_languages(
-        tmp_path: Path) -> None:
-    # A later run of event 02's job writes customer_profile with four typed fields. Against
-    # customer-profile.yaml's customer-profile-delta columns: CUSTOMER_ID is customer_id
-    # retyped (string -> bigint, names matched case-insensitively), Given_Name and Segment
-    # agree (STRING vs string compares equal), churn_score is not registered (added), and the
-    # other eight registered columns are missing (removed).
-    rt = open_mesh(tmp_path / "data")
-    try:
-        event = json.loads((EXAMPLES / "lineage" / "02-customer-profile-complete.json")
-                           .read_text(encoding="utf-8"))
-        event["run"]["runId"] = "0192e8b4-0000-7000-8000-0000000000aa"
-        event["eventTime"] = "2026-11-24T02:00:00Z"
-        event["inputs"] = []
-        output = event["outputs"][0]
-        output["facets"] = {"schema": {**output["facets"]["schema"], "fields": [
-            {"name": "CUSTOMER_ID", "type": "bigint"},
-            {"name": "Given_Name", "type": "STRING"},
-            {"name": "Segment", "type": "string"},
-            {"name": "churn_score", "type": "double"}]}}
-        rt.lineage.receive(json.dumps(event).encode())
-        profile = ["customer-profile/customer-profile-delta",
-                   "s3://mesh-customer-gold:customer_profile"]
-        expected = [
-            [*profile, "added", "churn_score", None, "double"],
-            *([*profile, "removed", name, kind, None] for name, kind in [
-                ("country_code", "string"), ("date_of_birth", "date"),
-                ("email_address", "string"), ("family_name", "string"),
-                ("loyalty_tier", "string"), ("phone_e164", "string"),
-                ("postal_code", "string"), ("registered_on", "date")]),
-            [*profile, "retyped", "customer_id", "string", "bigint"],
-        ]
-        assert rt.queries is not None
-        for language in ("sparql", "cypher"):
-            rows = rt.queries.run("schema_drift", {}, language).rows
-            assert [r for r in rows if r[:2] == profile] == expected, language
-    finally:
-        rt.close()
-
-
 PROFILE_COLUMNS = [("customer_id", "string"), ("given_name", "string"),
                    ("family_name", "string"), ("email_address", "string"),
                    ("phone_e164", "string"), ("date_of_birth", "date"),
@@ -185,6 +145,37 @@ def _profile_event(n: int, at: str, fields: list[tuple[str, str]]) -> bytes:
     output["facets"] = {"schema": {**output["facets"]["schema"],
                                    "fields": [{"name": a, "type": b} for a, b in fields]}}
     return json.dumps(event).encode()
+
+
+def test_schema_drift_finds_added_removed_and_retyped_columns_in_both_languages(
+        tmp_path: Path) -> None:
+    # A later run of event 02's job writes customer_profile with four typed fields. Against
+    # customer-profile.yaml's customer-profile-delta columns: CUSTOMER_ID is customer_id
+    # retyped (string -> bigint, names matched case-insensitively), Given_Name and Segment
+    # agree (STRING vs string compares equal), churn_score is not registered (added), and the
+    # other eight registered columns are missing (removed).
+    rt = open_mesh(tmp_path / "data")
+    try:
+        rt.lineage.receive(_profile_event(1, "2026-11-24T02:00:00Z", [
+            ("CUSTOMER_ID", "bigint"), ("Given_Name", "STRING"), ("Segment", "string"),
+            ("churn_score", "double")]))
+        profile = ["customer-profile/customer-profile-delta",
+                   "s3://mesh-customer-gold:customer_profile"]
+        expected = [
+            [*profile, "added", "churn_score", None, "double"],
+            *([*profile, "removed", name, kind, None] for name, kind in [
+                ("country_code", "string"), ("date_of_birth", "date"),
+                ("email_address", "string"), ("family_name", "string"),
+                ("loyalty_tier", "string"), ("phone_e164", "string"),
+                ("postal_code", "string"), ("registered_on", "date")]),
+            [*profile, "retyped", "customer_id", "string", "bigint"],
+        ]
+        assert rt.queries is not None
+        for language in ("sparql", "cypher"):
+            rows = rt.queries.run("schema_drift", {}, language).rows
+            assert [r for r in rows if r[:2] == profile] == expected, language
+    finally:
+        rt.close()
 
 
 def test_schema_drift_takes_the_union_of_schemas_reported_at_the_same_instant(

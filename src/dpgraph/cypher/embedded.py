@@ -319,12 +319,8 @@ class EmbeddedCypher:
             # on, so the view is rebuilt from the log (the log is the truth).
             log.warning("the Cypher view's database lacks properties this version keeps "
                         "(%s): discarded and rebuilt from the log", ", ".join(missing))
-            self._writer.close()
-            self._db.close()
-            self._delete_files()
+            self._replace_database()
             self.fresh = True
-            self._db = self._engine.Database(self._path, buffer_pool_size=buffer_pool_bytes)
-            self._writer = self._engine.Connection(self._db)
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -334,18 +330,12 @@ class EmbeddedCypher:
     def _missing_properties(self) -> list[str]:
         """``Label.property`` of the schema that the open database's node tables lack (a
         label it lacks altogether is created empty, which is right for an older view)."""
-        tables = set()
-        found = self._writer.execute("CALL show_tables() RETURN name")
-        while found.has_next():
-            tables.add(found.get_next()[0])
+        tables = {name for name, in self._rows("CALL show_tables() RETURN name", {})}
         missing = []
         for label, props in NODES.items():
             if label not in tables:
                 continue
-            have = set()
-            found = self._writer.execute(f"CALL table_info('{label}') RETURN name")
-            while found.has_next():
-                have.add(found.get_next()[0])
+            have = {name for name, in self._rows(f"CALL table_info('{label}') RETURN name", {})}
             missing += [f"{label}.{p}" for p in props if p not in have]
         return missing
 
@@ -710,12 +700,7 @@ class EmbeddedCypher:
                 self._clearing = True
                 self._readers.wait_for(lambda: self._reading == 0)
             try:
-                self._writer.close()
-                self._db.close()
-                self._delete_files()
-                self._db = self._engine.Database(self._path,
-                                                 buffer_pool_size=self._buffer_pool_bytes)
-                self._writer = self._engine.Connection(self._db)
+                self._replace_database()
                 self._prepared.clear()
                 self._counts.clear()
                 self._unsaved = 0
@@ -725,6 +710,14 @@ class EmbeddedCypher:
                 with self._readers:
                     self._clearing = False
                     self._readers.notify_all()
+
+    def _replace_database(self) -> None:
+        """Close the database, delete its files and open an empty one in their place."""
+        self._writer.close()
+        self._db.close()
+        self._delete_files()
+        self._db = self._engine.Database(self._path, buffer_pool_size=self._buffer_pool_bytes)
+        self._writer = self._engine.Connection(self._db)
 
     def _delete_files(self) -> None:
         """Distrusted first: a start after a crash half-way through deletes the rest."""
