@@ -278,6 +278,10 @@ def test_read_only_allowlist(mesh: Runtime) -> None:
     assert rows(mesh, "MATCH (p:Product) WITH p.id AS created UNWIND [created] AS x "
                       "RETURN x ORDER BY x LIMIT 1 UNION MATCH (d:Domain {id: 'sales'}) "
                       "RETURN d.id AS x") == [{"x": "customer-consent"}, {"x": "sales"}]
+    # list quantifiers (openCypher's all/any/none/single) are read expressions
+    assert rows(mesh, "UNWIND [[1, 2], [3]] AS l WITH l WHERE none(x IN l WHERE x > 2) "
+                      "AND any(x IN l WHERE x = 2) AND all(x IN l WHERE x < 3) "
+                      "RETURN size(l) AS n") == [{"n": 2}]
 
 
 @pytest.fixture

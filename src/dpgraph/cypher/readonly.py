@@ -115,7 +115,7 @@ string_op: STARTS WITH | ENDS WITH | CONTAINS | IN
 ?unary: add_op unary | postfix
 ?postfix: atom postfix_op*
 postfix_op: "." property_key | "[" expr "]" | "[" expr? ".." expr? "]"
-?atom: literal | parameter | case_expr | count_star | list_comprehension
+?atom: literal | parameter | case_expr | count_star | list_comprehension | quantifier
      | exists_subquery | function_call | "(" expr ")" | list_literal | map_literal
      | variable
 literal: NUMBER | INTEGER | STRING | TRUE | FALSE | NULL
@@ -123,6 +123,9 @@ parameter: "$" (symbolic | INTEGER | _keyword)
 case_expr: CASE expr? (WHEN expr THEN expr)+ (ELSE expr)? END
 count_star: symbolic "(" "*" ")"
 list_comprehension: "[" variable IN expr (WHERE expr)? ("|" expr)? "]"
+// all/any/none/single(x IN list WHERE predicate); NAME, as any, none and single are not
+// reserved words (a variable may be called so), and the engine rejects another name.
+quantifier: (ALL | NAME) "(" variable IN expr WHERE expr ")"
 exists_subquery: EXISTS "{" (query | pattern where?) "}"
 function_call: procedure_name "(" DISTINCT? [expr ("," expr)*] ")"
 list_literal: "[" [expr ("," expr)*] "]"
