@@ -5,15 +5,16 @@
 //   element that flows nowhere has one row with empty dataset, field and product.
 // columns: element, dataset, field, product
 //
-// Two parts. The walk starts from the collected-then-unwound source fields: Kùzu then walks
-// from those fields only, where a plain MATCH walks from every field of the graph (>20 s at
-// 10,000 products, see README "Named governance queries"). Elements that flow nowhere are the
-// second part. openCypher orders only the last part of a UNION, so the service sorts the rows.
+// Two parts. The walk starts from the distinct (element, source field) rows the first MATCH
+// passes on through WITH: Kùzu then walks from those fields only, where one MATCH from the
+// element to the derived fields walks from every field of the graph (>20 s at 10,000
+// products, see README "Named governance queries"). Collecting the source fields as nodes and
+// unwinding them also bounds the walk, but copies every property of each field: 118 ms
+// against 88 ms at 2,000 products. Elements that flow nowhere are the second part. openCypher orders only the last part of a UNION, so the service sorts the rows.
 MATCH (:Product)-[:HAS_ELEMENT]->(e:DataElement)
 WHERE e.classification = 'pii'
 MATCH (e)<-[:HOLDS]-(:`Column`)<-[:REALISES]-(s:Field)<-[:DERIVED_FROM]-(:Field)
-WITH e, collect(DISTINCT s) AS sources
-UNWIND sources AS s
+WITH DISTINCT e, s
 MATCH (s)<-[:DERIVED_FROM*1..20]-(f:Field)<-[:HAS_FIELD]-(ds:Dataset)
 OPTIONAL MATCH (ds)-[:REPRESENTS]->(:Representation)
                <-[:HAS_REPRESENTATION]-(p:Product)
