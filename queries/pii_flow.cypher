@@ -10,7 +10,8 @@
 // element to the derived fields walks from every field of the graph (>20 s at 10,000
 // products, see README "Named governance queries"). Collecting the source fields as nodes and
 // unwinding them also bounds the walk, but copies every property of each field: 118 ms
-// against 88 ms at 2,000 products. Elements that flow nowhere are the second part. openCypher orders only the last part of a UNION, so the service sorts the rows.
+// against 88 ms at 2,000 products. Elements that flow nowhere are the second part.
+// openCypher orders only the last part of a UNION, so the service sorts the rows.
 MATCH (:Product)-[:HAS_ELEMENT]->(e:DataElement)
 WHERE e.classification = 'pii'
 MATCH (e)<-[:HOLDS]-(:`Column`)<-[:REALISES]-(s:Field)<-[:DERIVED_FROM]-(:Field)

@@ -22,8 +22,9 @@
 // is then taken three times (`side`): a field no column names is added, a column no field
 // names is removed, a same-name column and field whose types differ are retyped. Kùzu 0.11
 // has no list comprehension, hence UNWIND over the lists. A pair written by several jobs
-// gives each field once per job, hence DISTINCT. At 2,000 products: 126 ms as two UNION
-// parts (each matching the columns after a WITH), 77 ms so.
+// gives each field once per job, hence DISTINCT. A column's map has an empty `at` only so
+// that both lists have one element type (the CASEs below pick either). At 2,000 products:
+// 126 ms as two UNION parts (each matching the columns after a WITH), 77 ms so.
 MATCH (:Job)-[:WRITES]->(ds:Dataset)-[:REPRESENTS]->(r:Representation),
       (ds)-[:HAS_FIELD]->(f:Field), (r)-[:HAS_COLUMN]->(c:`Column`)
 WHERE (r.columnsSig IS NULL OR ds.schemaHi IS NULL OR right(ds.schemaHi, 32) <> r.columnsSig
@@ -41,8 +42,10 @@ UNWIND CASE side WHEN 2 THEN columns ELSE current END AS x
 UNWIND CASE side WHEN 3 THEN columns ELSE [x] END AS y
 WITH r, ds, side, x, y,
      CASE
-       WHEN side = 1 AND none(c IN columns WHERE toLower(c.name) = toLower(x.name)) THEN 'added'
-       WHEN side = 2 AND none(g IN current WHERE toLower(g.name) = toLower(x.name)) THEN 'removed'
+       WHEN side = 1 AND none(col IN columns WHERE toLower(col.name) = toLower(x.name))
+            THEN 'added'
+       WHEN side = 2 AND none(fld IN current WHERE toLower(fld.name) = toLower(x.name))
+            THEN 'removed'
        WHEN side = 3 AND toLower(y.name) = toLower(x.name)
             AND toLower(y.type) <> toLower(x.type) THEN 'retyped'
      END AS change
