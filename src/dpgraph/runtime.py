@@ -38,6 +38,7 @@ from dpgraph.services.registry import Registry
 from dpgraph.services.representation_links import RepresentationLinks
 from dpgraph.services.search import SearchService
 from dpgraph.services.sparql import QueryLimits, SparqlService
+from dpgraph.services.store_compaction import StoreCompaction
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore, open_store
 from dpgraph.validation.gate import RegistrationGate
@@ -71,6 +72,7 @@ class Runtime:
     product_lineage: ProductLineageService | None = None
     findings: Findings | None = None
     column_flow: ColumnFlow | None = None
+    compaction: StoreCompaction | None = None
 
     @cached_property
     def sparql(self) -> SparqlService:
@@ -84,6 +86,8 @@ class Runtime:
     def close(self) -> None:
         self.lineage.close()  # acknowledges what is queued before the log closes
         self.projection.stop()
+        if self.compaction is not None:
+            self.compaction.wait()  # the store cannot close under a running compaction
         self.search_index.close()
         if self.cypher_view is not None:
             self.cypher_view.close()
@@ -172,10 +176,11 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
     summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
     rep_links = RepresentationLinks(store)  # dataset -> representation, reads the summary
     latest_schemas = LatestSchemas(store)  # each dataset's latest reported schema
+    compaction = StoreCompaction(store, log, settings.store_compact_after)
     projector = Projector(store, log, artefacts.ontology, index,
                           followers=[search_index, join_index, product_lineage, column_flow,
                                      column_lineage, job_catalog, summary, rep_links,
-                                     latest_schemas,
+                                     latest_schemas, compaction,
                                      *([ViewFeed(view)] if isinstance(view, CypherView)
                                        else [])])
     if catch_up:
@@ -187,6 +192,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
         if isinstance(view, CypherView):
             view.bootstrap()
         search_index.catch_up(log)  # a new or older index file: from its own offset
+    compaction.arm()  # after the catch-up, so that it is compacted once, when complete
     # The in-memory indexes are long-lived: moving them out of the collector's reach keeps
     # full collections (which would otherwise walk millions of index objects, 100+ ms each,
     # in the middle of a request) proportional to what requests allocate. A young generation
@@ -214,4 +220,5 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
                    cypher=cypher, column_flow=column_flow_service,
                    product_lineage=ProductLineageService(product_lineage, worker),
                    findings=Findings([PrincipleFindings(product_lineage),
-                                      *column_flow_service.sources()], worker))
+                                      *column_flow_service.sources()], worker),
+                   compaction=compaction)

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     cypher_max_rss_mb: int | None = Field(
         None, ge=128, description="resident memory in MiB past which the view's process is "
         "started again (it resumes from its offset); unset: its page cache plus 512 MiB")
+    store_compact_after: int = Field(
+        20_000, ge=0, description="compact the embedded graph store in the background once "
+        "this many records, and at least as many as at its last compaction, were projected "
+        "since it (0: never); a compacted store answers SPARQL ~3x faster")
     home: Path = Field(default_factory=default_home,
                        description="directory holding ontology/, shapes/ and examples/")
     # The remote store (store = "sparql"); see store/sparql_http_store.py.

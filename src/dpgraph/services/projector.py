@@ -27,6 +27,8 @@ PRODUCT_DEPRECATED = "product.deprecated"
 CATALOG_REGISTERED = "catalog.registered"
 LINEAGE_EVENT = "lineage.event"
 PROJECTION = "graph"
+# The projection offset the graph store was last compacted at (services/store_compaction.py).
+STORE_COMPACTED = "graph-compacted"
 
 
 def lineage_quads(record: LogRecord) -> list[Quad]:
@@ -187,6 +189,7 @@ class Projector:
         for follower in self._followers:
             follower.clear()
         self._log.set_projected(PROJECTION, 0)
+        self._log.set_projected(STORE_COMPACTED, 0)  # a rebuilt store is compacted anew
         self.bootstrap()
         return self.catch_up()
 

@@ -84,6 +84,10 @@ class GraphStore(Protocol):
 
     def clear(self) -> None: ...
 
+    def optimize(self) -> None:
+        """Compact the store for reads after large writes (may take minutes); reads and
+        writes go on meanwhile."""
+
     def close(self) -> None: ...
 
 

@@ -56,6 +56,7 @@ class OxigraphStore:
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._writes = 0  # finished writes: a snapshot is fresh if taken after all of them
+        self._compactions = 0
         self._queries: tuple[Snapshots, QueryWorkers] | None = None
         self._queries_lock = threading.Lock()
         try:
@@ -137,6 +138,13 @@ class OxigraphStore:
         self._store.clear()
         self._writes += 1
 
+    def optimize(self) -> None:
+        # RocksDB's full compaction (see services/store_compaction.py for why and when).
+        self._store.optimize()
+        # The next user query's snapshot links the compacted files. A counter of its own:
+        # `+=` on the writes' counter from this thread could lose one of theirs.
+        self._compactions += 1
+
     def answer_query(self, query: UserQuery) -> QueryAnswer:
         deadline = time.monotonic() + query.timeout
         snapshots, workers = self._query_parts()
@@ -170,7 +178,8 @@ class OxigraphStore:
                 from dpgraph.store.snapshots import Snapshots
 
                 snapshots = Snapshots(self._path.with_name(self._path.name + "-snapshots"),
-                                      self._store.backup, lambda: self._writes)
+                                      self._store.backup,
+                                      lambda: self._writes + self._compactions)
                 self._queries = (snapshots, QueryWorkers(QUERY_WORKERS, WORKER_MODULE))
             return self._queries
 

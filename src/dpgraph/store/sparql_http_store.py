@@ -184,6 +184,9 @@ class SparqlHttpStore:
                 f"the SPARQL store failed ({response.status_code}): {_excerpt(response)}")
         return QueryAnswer(response.content, _media_type(response))
 
+    def optimize(self) -> None:
+        """Nothing to do: a remote store compacts its own files."""
+
     def close(self) -> None:
         self._http.close()
 
