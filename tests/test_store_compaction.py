@@ -93,33 +93,26 @@ def test_compacts_after_the_catch_up_and_during_ingest_without_changing_answers(
         rt.close()
 
 
+def compacted_after_start(data: Path, after_records: int) -> tuple[int, int]:
+    """Start the service, let a compaction due after the catch-up end, stop it: the offset
+    the last compaction covered, and the runs the graph holds."""
+    rt = open_runtime(Settings(data_dir=data, store_compact_after=after_records))
+    try:
+        assert rt.compaction is not None
+        rt.compaction.wait()
+        return rt.log.projected(STORE_COMPACTED), runs(rt.store)
+    finally:
+        rt.close()
+
+
 def test_below_the_threshold_nothing_runs_and_a_replay_starts_over(tmp_path: Path) -> None:
     append_events(tmp_path, 10)
-    rt = open_runtime(Settings(data_dir=tmp_path, store_compact_after=20))
-    try:
-        assert rt.compaction is not None
-        rt.compaction.wait()
-        assert rt.log.projected(STORE_COMPACTED) == 0
-    finally:
-        rt.close()
-    rt = open_runtime(Settings(data_dir=tmp_path, store_compact_after=5))
-    try:
-        assert rt.compaction is not None
-        rt.compaction.wait()
-        assert rt.log.projected(STORE_COMPACTED) == 10
-    finally:
-        rt.close()
+    assert compacted_after_start(tmp_path, 20) == (0, 10)
+    assert compacted_after_start(tmp_path, 5) == (10, 10)
     replay(Settings(data_dir=tmp_path))  # the rebuilt store is not compacted
     log = SqliteLog(tmp_path / "log.sqlite")
     try:
         assert log.projected(STORE_COMPACTED) == 0
     finally:
         log.close()
-    rt = open_runtime(Settings(data_dir=tmp_path, store_compact_after=5))
-    try:
-        assert rt.compaction is not None
-        rt.compaction.wait()
-        assert rt.log.projected(STORE_COMPACTED) == 10
-        assert runs(rt.store) == 10
-    finally:
-        rt.close()
+    assert compacted_after_start(tmp_path, 5) == (10, 10)
