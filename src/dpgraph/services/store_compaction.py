@@ -41,10 +41,10 @@ class StoreCompaction:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def arm(self) -> threading.Thread | None:
-        """From now on compact when due, starting with now; returns the compaction started."""
+    def arm(self) -> None:
+        """From now on compact when due, starting with now."""
         self._armed = True
-        return self._start_if_due(self._log.projected(PROJECTION))
+        self._start_if_due(self._log.projected(PROJECTION))
 
     def apply(self, records: Sequence[LogRecord]) -> None:
         if records and self._armed:
@@ -64,16 +64,15 @@ class StoreCompaction:
         compacted = self._log.projected(STORE_COMPACTED)
         return self._after > 0 and projected - compacted >= max(self._after, compacted)
 
-    def _start_if_due(self, projected: int) -> threading.Thread | None:
+    def _start_if_due(self, projected: int) -> None:
         if not self.due(projected):
-            return None
+            return
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
-                return None
+                return
             self._thread = threading.Thread(target=self._compact, args=(projected,),
                                             name="store-compaction", daemon=True)
             self._thread.start()
-            return self._thread
 
     def _compact(self, projected: int) -> None:
         started = time.perf_counter()
