@@ -303,6 +303,8 @@ def _plain(term: Any) -> Any:
     if term is None:
         return None
     if isinstance(term, Literal):
+        if term.datatype == v.XSD_STRING:  # most cells: compared in Rust, no str built
+            return term.value
         dtype = term.datatype.value
         if dtype == v.XSD_DATETIME.value:
             return utc_datetime(term.value)
@@ -364,7 +366,9 @@ class NamedQueries:
         found = [var.value for var in solutions.variables]
         if found != columns:
             raise QueryFileError(f"{query.name}.rq returns {found}, its header says {columns}")
-        return [[_plain(row[c]) for c in columns] for row in solutions]
+        # A solution iterates its values in the order of `found`; reading them by name
+        # costs more than converting them (~40 ms of 65 for 10,000 rows of 5 columns).
+        return [[_plain(term) for term in row] for row in solutions]
 
     def _cypher(self, query: NamedQuery, values: Mapping[str, Any], columns: list[str]
                 ) -> list[list[Any]]:
