@@ -9,8 +9,11 @@ from pathlib import Path
 
 from test_lineage_summary import event, records
 
+from dpgraph.log.sqlite_log import SqliteLog
+from dpgraph.schema_signature import signature
 from dpgraph.services.latest_schemas import LATEST_SCHEMA_GRAPH, LatestSchemas
 from dpgraph.store.oxigraph_store import OxigraphStore
+from dpgraph.vocab import SCHEMA_SIGNATURE
 
 SCHEMA_FACET = ("https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
                 "#/$defs/SchemaDatasetFacet")
@@ -51,6 +54,13 @@ EVENTS = [
 ]
 EXPECTED = ("2025-01-01T11:00:00Z",
             [("address", "struct"), ("id", "bigint"), ("loaded_at", "timestamp")])
+EXPECTED_SIGNATURE = signature(EXPECTED[1])
+
+
+def signatures(store: OxigraphStore) -> list[str]:
+    return [r["s"].value for r in store.select(
+        f"SELECT ?s WHERE {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> "
+        f"{{ ?ds <{SCHEMA_SIGNATURE.value}> ?s }} }}")]
 
 
 def test_latest_schema_whatever_the_order_batching_and_re_application(tmp_path: Path) -> None:
@@ -62,8 +72,30 @@ def test_latest_schema_whatever_the_order_batching_and_re_application(tmp_path: 
             follower.apply([r])
         at, fields = latest(store)
         assert (at and at.startswith("2025-01-01T11:00:00"), fields) == (True, EXPECTED[1])
+        assert signatures(store) == [EXPECTED_SIGNATURE]  # of the union of the instant
         follower.apply(recs)  # a batch re-applied after a crash
         assert latest(store) == (at, fields)
+        assert signatures(store) == [EXPECTED_SIGNATURE]
     store = OxigraphStore(None)
     LatestSchemas(store).apply(records(tmp_path / "all", EVENTS))  # one batch
     assert latest(store)[1] == EXPECTED[1]
+    assert signatures(store) == [EXPECTED_SIGNATURE]
+
+
+def test_a_graph_from_before_the_signatures_is_signed_on_start(tmp_path: Path) -> None:
+    store = OxigraphStore(None)
+    recs = records(tmp_path, EVENTS)
+    LatestSchemas(store).apply(recs)
+    store.update(f"DELETE WHERE {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> "
+                 f"{{ ?ds <{SCHEMA_SIGNATURE.value}> ?s }} }}")
+    assert signatures(store) == []
+    LatestSchemas(store).backfill(SqliteLog(tmp_path / "unused.sqlite"))
+    assert signatures(store) == [EXPECTED_SIGNATURE]
+
+
+def test_a_schema_that_cannot_be_compared_by_hash_is_not_signed(tmp_path: Path) -> None:
+    store = OxigraphStore(None)
+    LatestSchemas(store).apply(records(tmp_path, [with_schema(
+        "2025-01-01T10:00:00Z", [{"name": "id", "type": "int"}, {"name": "ID", "type": "int"}])]))
+    assert latest(store)[1] == [("ID", "int"), ("id", "int")]
+    assert signatures(store) == []  # two fields would match one column: compared in full

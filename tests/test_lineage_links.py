@@ -9,9 +9,14 @@ from pathlib import Path
 from conftest import EXAMPLES
 from fastapi.testclient import TestClient
 
+from dpgraph import vocab as v
 from dpgraph.api.app import create_app
 from dpgraph.demo import demo_products, load_demo
+from dpgraph.descriptor import PhysicalAttribute
+from dpgraph.schema_signature import signature
+from dpgraph.services.representation_links import LINKS_GRAPH, RepresentationLinks
 from dpgraph.settings import Settings
+from dpgraph.store.base import GraphStore
 
 JSON = {"Content-Type": "application/json"}
 EVENT = {
@@ -95,7 +100,6 @@ def test_representation_locations_carry_the_normalized_form() -> None:
 
 def _stored_links(c: TestClient) -> set[tuple[str, str]]:
     """The materialised ``dpg:representedBy`` links, as (dataset IRI tail, representation)."""
-    from dpgraph.services.representation_links import LINKS_GRAPH
 
     rt = c.app.state.runtime  # type: ignore[attr-defined]
     rt.sync()
@@ -128,15 +132,66 @@ def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: P
             if order == "lineage-first":
                 _register_demo(c)
             assert _stored_links(c) == EXPECTED_LINKS
+            live_signatures = _stored_signatures(c.app.state.runtime.store)  # type: ignore[attr-defined]
+        assert live_signatures == _descriptor_signatures()
         replay(Settings(data_dir=data))
         rt = open_runtime(Settings(data_dir=data), catch_up=False)
         try:
             rows = rt.store.select(
                 "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/dpgraph/id/graph/"
-                "lineage-links> { ?ds ?p ?rep } }")
+                "lineage-links> { ?ds <https://w3id.org/dpgraph/ns#representedBy> ?rep } }")
             assert int(next(iter(rows))["n"].value) == len(EXPECTED_LINKS)
+            assert _stored_signatures(rt.store) == live_signatures
         finally:
             rt.close()
+
+
+def _stored_signatures(store: GraphStore) -> dict[str, str]:
+    rows = store.select(f"SELECT ?rep ?sig WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                        f"{{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }} }}")
+    return {r["rep"].value.split("/product/")[1]: r["sig"].value for r in rows}
+
+
+def _descriptor_signatures() -> dict[str, str]:
+    """By hand: every demo representation whose columns all have a type, signed from the
+    descriptor's own (name, type) pairs."""
+    out = {}
+    for d in demo_products(EXAMPLES / "products"):
+        for rep in d.representations:
+            if all(a.type for a in rep.attributes):
+                sig = signature((a.name, a.type) for a in rep.attributes)
+                assert sig is not None
+                out[f"{d.id}/representation/{rep.id}"] = sig
+    return out
+
+
+def test_a_re_registration_replaces_its_columns_signatures(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
+        _register_demo(c)
+        rt = c.app.state.runtime  # type: ignore[attr-defined]
+        d = next(p for p in demo_products(EXAMPLES / "products") if p.id == "sales-orders")
+        changed = d.model_copy(deep=True)
+        duckdb = next(r for r in changed.representations if r.id == "sales-orders-duckdb")
+        duckdb.attributes[0].type = "BIGINT"  # retyped: a new signature
+        delta = next(r for r in changed.representations if r.id == "sales-orders-delta")
+        # a name whose lowercase engines may disagree on: no signature, compared in full
+        delta.attributes.append(PhysicalAttribute(name="straße", type="string",
+                                                  element="order_id"))
+        assert rt.registry.register_product(changed).accepted
+        rt.sync()
+        expected = _descriptor_signatures()
+        del expected["sales-orders/representation/sales-orders-delta"]
+        retyped = signature((a.name, a.type) for a in duckdb.attributes)
+        assert retyped is not None
+        assert retyped != expected["sales-orders/representation/sales-orders-duckdb"]
+        expected["sales-orders/representation/sales-orders-duckdb"] = retyped
+        assert _stored_signatures(rt.store) == expected
+        # A graph from before the signatures is signed on start (backfill)
+        rt.store.update(f"DELETE WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                        f"{{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }} }}")
+        assert _stored_signatures(rt.store) == {}
+        RepresentationLinks(rt.store).backfill()
+        assert _stored_signatures(rt.store) == expected
 
 
 def test_a_representation_moved_elsewhere_loses_its_links(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ from dpgraph.cypher.projection import CypherView
 from dpgraph.cypher.readonly import check_read_only
 from dpgraph.cypher.schema_signature import signature
 from dpgraph.runtime import Runtime
+from dpgraph.services.latest_schemas import LATEST_SCHEMA_GRAPH
 from dpgraph.services.named_queries import CypherQuery, NamedQueries, load_all
+from dpgraph.services.representation_links import LINKS_GRAPH
 
 
 def _embedded(rt: Runtime, tmp: Path) -> CypherQuery:
@@ -225,5 +227,15 @@ def test_schema_drift_takes_the_union_of_schemas_reported_at_the_same_instant(
             "RETURN right(ds.schemaHi, 32) = r.columnsSig AND "
             "right(ds.schemaLo, 32) = r.columnsSigLow AS same", {"r": profile[0]}, timeout=30)
         assert signed == [{"same": True}]
+        # ... and in RDF (links and latest-schema graphs) the same signatures let the SPARQL
+        # query skip the pair
+        rdf = [(r["c"].value, r["s"].value) for r in rt.store.select(f"""
+            PREFIX dpg: <https://w3id.org/dpgraph/ns#>
+            SELECT ?c ?s WHERE {{
+              GRAPH <{LINKS_GRAPH.value}> {{ ?ds dpg:representedBy ?rep .
+                                            ?rep dpg:columnsSignature ?c }}
+              GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ ?ds dpg:schemaSignature ?s }}
+              FILTER (STRENDS(STR(?rep), "/representation/customer-profile-delta")) }}""")]
+        assert rdf == [(matching, matching)]
     finally:
         rt.close()

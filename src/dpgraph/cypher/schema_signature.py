@@ -19,29 +19,17 @@ query's full comparison: a signature can only make the query skip work, never ch
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 
-HASH_CHARS = 32  # the queries read the hash as ``right(x, 32)``
+from dpgraph.schema_signature import HASH_CHARS, signature
+
+__all__ = ["AMBIGUOUS", "HASH_CHARS", "columns_properties", "complement", "schema_properties",
+           "signature"]
+
 # Above every hex digit, so that at one instant it wins both ``latest`` merges, and equal
 # to no column signature.
 AMBIGUOUS = "z" * HASH_CHARS
 _COMPLEMENT = str.maketrans("0123456789abcdef", "fedcba9876543210")
-
-
-def signature(pairs: Iterable[tuple[str, str | None]]) -> str | None:
-    """The hash of these (name, type) pairs, or None when they cannot be compared by hash."""
-    distinct = set(pairs)
-    lowered: dict[str, str] = {}
-    for name, type_ in distinct:
-        if type_ is None or not name.isascii() or not type_.isascii():
-            return None
-        if name.lower() in lowered:
-            return None
-        lowered[name.lower()] = type_.lower()
-    text = json.dumps(sorted(lowered.items()), separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=HASH_CHARS // 2).hexdigest()
 
 
 def complement(sig: str) -> str:

@@ -24,6 +24,7 @@ from pyoxigraph import Literal, NamedNode, Quad, Triple
 from dpgraph import vocab as v
 from dpgraph.lineage.iris import event_iri
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.schema_signature import signature
 from dpgraph.services.projector import LINEAGE_EVENT, feed_projected, lineage_quads
 from dpgraph.store.base import GraphStore
 
@@ -37,6 +38,17 @@ class _Report:
     time: dt.datetime
     at: Literal
     fields: set[Triple] = field(default_factory=set)
+
+    def pairs(self) -> set[tuple[str, str]]:
+        """The (name, type) of each field."""
+        names: dict[str, str] = {}
+        types: dict[str, str] = {}
+        for t in self.fields:
+            if t.predicate == v.FIELD_NAME:
+                names[t.subject.value] = t.object.value
+            elif t.predicate == v.FIELD_TYPE:
+                types[t.subject.value] = t.object.value
+        return {(name, types[f]) for f, name in names.items()}
 
 
 def _time(term: Literal) -> dt.datetime:
@@ -119,11 +131,22 @@ class LatestSchemas:
                 GRAPH <{g}> {{ ?ds <{v.HAS_FIELD.value}> ?f . ?f ?p ?o }} }}""")
             parts.append(f"""DELETE {{ GRAPH <{g}> {{ ?ds ?p ?o }} }} WHERE {{
                 VALUES ?ds {{ {values} }} GRAPH <{g}> {{ ?ds ?p ?o }} }}""")
+        # Same-instant reports from an earlier batch are stored: the signature is of the
+        # union, so theirs are read back (rare: one instant split across batches).
+        stored_pairs = self._stored_pairs(added) if added else {}
+        if added:
+            values = " ".join(f"<{ds}>" for ds in added)
+            parts.append(f"""DELETE {{ GRAPH <{g}> {{ ?ds <{v.SCHEMA_SIGNATURE.value}> ?s }} }}
+                WHERE {{ VALUES ?ds {{ {values} }}
+                         GRAPH <{g}> {{ ?ds <{v.SCHEMA_SIGNATURE.value}> ?s }} }}""")
         triples: list[str] = []
         for ds in [*replaced, *added]:
             report = latest[ds]
             triples.append(f"<{ds}> <{v.LATEST_SCHEMA_AT.value}> {report.at} .")
             triples += [f"{t.subject} {t.predicate} {t.object} ." for t in report.fields]
+            sig = signature(report.pairs() | stored_pairs.get(ds, set()))
+            if sig is not None:
+                triples.append(f"<{ds}> <{v.SCHEMA_SIGNATURE.value}> {Literal(sig)} .")
         if triples:
             parts.append(f"INSERT DATA {{ GRAPH <{g}> {{ {' '.join(triples)} }} }}")
         return " ;\n".join(parts)
@@ -140,13 +163,48 @@ class LatestSchemas:
             out[row["ds"].value] = _time(t)
         return out
 
+    def _stored_pairs(self, datasets: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+        """The (name, type) of the stored latest fields of ``datasets`` (all when empty)."""
+        values = f"VALUES ?ds {{ {' '.join(f'<{ds}>' for ds in datasets)} }}" if datasets \
+            else ""
+        rows = self._store.select(
+            f"SELECT ?ds ?name ?type WHERE {{ {values} GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ "
+            f"?ds <{v.HAS_FIELD.value}> ?f . ?f <{v.FIELD_NAME.value}> ?name ; "
+            f"<{v.FIELD_TYPE.value}> ?type }} }}")
+        out: dict[str, set[tuple[str, str]]] = {}
+        for row in rows:
+            out.setdefault(row["ds"].value, set()).add((row["name"].value, row["type"].value))
+        return out
+
     def backfill(self, log: SqliteLog, page: int = 1000) -> None:
         """Fill the graph from the events already projected when it is empty and the store
-        has events (a data directory projected before this follower existed)."""
-        if self._store.ask(f"ASK {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ ?s ?p ?o }} }}") \
-                or not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
+        has events (a data directory projected before this follower existed); sign the
+        stored schemas when none is signed (a graph from before the signatures)."""
+        g = LATEST_SCHEMA_GRAPH.value
+        if self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"):
+            signed = f"ASK {{ GRAPH <{g}> {{ ?s <{v.SCHEMA_SIGNATURE.value}> ?o }} }}"
+            if not self._store.ask(signed):
+                self._sign_stored()
+            return
+        if not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
         feed_projected(log, self.apply, page)
+
+    def _sign_stored(self) -> None:
+        g = LATEST_SCHEMA_GRAPH.value
+        rows = self._store.select(
+            f"SELECT ?ds WHERE {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ "
+            f"?ds <{v.LATEST_SCHEMA_AT.value}> ?t }} }}")
+        fields = self._stored_pairs([])
+        triples: list[str] = []
+        for row in rows:
+            ds = row["ds"].value
+            sig = signature(fields.get(ds, set()))
+            if sig is not None:
+                triples.append(f"<{ds}> <{v.SCHEMA_SIGNATURE.value}> {Literal(sig)} .")
+        for start in range(0, len(triples), 10_000):  # updates of a bounded size
+            chunk = " ".join(triples[start:start + 10_000])
+            self._store.update(f"INSERT DATA {{ GRAPH <{g}> {{ {chunk} }} }}")
 
     def clear(self) -> None:
         """Nothing held in memory: the graph is cleared with the store on a rebuild."""

@@ -4,7 +4,9 @@ A lineage dataset is a registered representation when their normalised locations
 directly or through a ``symlinks`` alias of the dataset. Whole-mesh queries (shadow data,
 PII flow, downstream impact, schema drift) used to join every representation's location with
 every dataset's at query time; this follower of the projector writes the result once, as
-``?dataset dpg:representedBy ?representation`` in ``…/graph/lineage-links``.
+``?dataset dpg:representedBy ?representation`` in ``…/graph/lineage-links``, with the hash of
+each representation's registered columns (``dpg:columnsSignature``, dpgraph.schema_signature)
+that ``schema_drift`` compares with its datasets' latest schemas.
 
 Each batch recomputes only what it can change: the links of the products registered in it
 (their old links are dropped first, so a representation removed or moved loses its links) and
@@ -17,13 +19,15 @@ it reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Quad
 
 from dpgraph import iris
 from dpgraph import vocab as v
 from dpgraph.log.sqlite_log import LogRecord
+from dpgraph.schema_signature import signature
 from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.services.projector import LINEAGE_EVENT, PRODUCT_REGISTERED, lineage_quads
 from dpgraph.store.base import GraphStore
@@ -45,12 +49,13 @@ class RepresentationLinks:
 
     def apply_mapped(self, records: Sequence[LogRecord], mapped: Mapping[int, list[Quad]]
                      ) -> None:
-        products: set[str] = set()
+        products: dict[str, dict[str, str]] = {}  # product -> its representations' signatures
         locations: set[str] = set()
         aliases: set[tuple[str, str]] = set()
         for record in records:
             if record.kind == PRODUCT_REGISTERED:
-                products.add(record.payload["descriptor"]["id"])
+                descriptor = record.payload["descriptor"]
+                products[descriptor["id"]] = columns_signatures(descriptor)
             elif record.kind == LINEAGE_EVENT:
                 quads = mapped.get(record.offset)
                 located: dict[str, str] = {}
@@ -67,18 +72,41 @@ class RepresentationLinks:
                         aliases.add(alias)
                         locations.add(located[alias[0]])
         if products or locations:
-            self._store.update(relink_update(sorted(products), sorted(locations)))
+            signatures = {rep: sig for sigs in products.values() for rep, sig in sigs.items()}
+            self._store.update(relink_update(sorted(products), sorted(locations), signatures))
         self._seen_locations |= locations  # only once stored: a failed write is retried
         self._seen_aliases |= aliases
 
     def backfill(self) -> None:
         """Link everything when the graph has lineage and representations but no links yet
-        (a data directory projected before this follower existed)."""
-        if self._store.ask(f"ASK {{ GRAPH <{LINKS_GRAPH.value}> {{ ?s ?p ?o }} }}"):
-            return
-        self._store.update(_insert_links(
-            f"GRAPH ?g {{ ?rep a <{v.PHYSICAL_REPRESENTATION.value}> ; "
-            f"<{v.NORMALIZED_LOCATION.value}> ?loc }}"))
+        (a data directory projected before this follower existed, or a rebuilt graph), and
+        sign every representation's columns when no signature is stored (the same, or a
+        graph from before the signatures; a mesh whose columns are all untyped is read
+        again on each start, one query)."""
+        g = LINKS_GRAPH.value
+        if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.REPRESENTED_BY.value}> ?o }} }}"):
+            self._store.update(_insert_links(
+                f"GRAPH ?g {{ ?rep a <{v.PHYSICAL_REPRESENTATION.value}> ; "
+                f"<{v.NORMALIZED_LOCATION.value}> ?loc }}"))
+        if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.COLUMNS_SIGNATURE.value}> ?o }} }}"):
+            self._sign_all()
+
+    def _sign_all(self) -> None:
+        rows = self._store.select(f"""SELECT ?rep ?name ?type WHERE {{ GRAPH ?g {{
+            ?rep a <{v.PHYSICAL_REPRESENTATION.value}> .
+            OPTIONAL {{ ?rep <{v.HAS_ATTRIBUTE.value}> ?a . ?a <{v.COLUMN_NAME.value}> ?name .
+                       OPTIONAL {{ ?a <{v.DATA_TYPE.value}> ?type }} }} }} }}""")
+        columns: dict[str, list[tuple[str, str | None]]] = {}
+        for row in rows:
+            listed = columns.setdefault(row["rep"].value, [])
+            if row["name"] is not None:
+                listed.append((row["name"].value,
+                               None if row["type"] is None else row["type"].value))
+        triples = _signature_triples(
+            (rep, sig) for rep, cols in columns.items() if (sig := signature(cols)) is not None)
+        for start in range(0, len(triples), 10_000):  # updates of a bounded size
+            chunk = " ".join(triples[start:start + 10_000])
+            self._store.update(f"INSERT DATA {{ GRAPH <{LINKS_GRAPH.value}> {{ {chunk} }} }}")
 
     def clear(self) -> None:
         """Forget what was linked (the graph is cleared with the store on a rebuild)."""
@@ -86,9 +114,26 @@ class RepresentationLinks:
         self._seen_aliases.clear()
 
 
-def relink_update(products: Sequence[str], locations: Sequence[str]) -> str:
-    """Drop the links of ``products``' representations, then link their representations and
-    every representation at one of ``locations``."""
+def columns_signatures(descriptor: Mapping[str, Any]) -> dict[str, str]:
+    """The columns signature of each representation of a registered descriptor (as logged)
+    whose columns can be compared by hash, by representation IRI."""
+    out: dict[str, str] = {}
+    for rep in descriptor.get("representations", []):
+        sig = signature((a["name"], a.get("type") or None) for a in rep.get("attributes", []))
+        if sig is not None:
+            out[iris.representation(descriptor["id"], rep["id"]).value] = sig
+    return out
+
+
+def _signature_triples(signatures: Iterable[tuple[str, str]]) -> list[str]:
+    return [f"<{rep}> <{v.COLUMNS_SIGNATURE.value}> {Literal(sig)} ." for rep, sig in signatures]
+
+
+def relink_update(products: Sequence[str], locations: Sequence[str],
+                  signatures: Mapping[str, str] | None = None) -> str:
+    """Drop the links and columns signatures of ``products``' representations, then link
+    their representations and every representation at one of ``locations``, and store
+    ``signatures`` (representation IRI -> its columns signature)."""
     rep = v.PHYSICAL_REPRESENTATION.value
     loc = v.NORMALIZED_LOCATION.value
     parts: list[str] = []
@@ -101,6 +146,11 @@ def relink_update(products: Sequence[str], locations: Sequence[str]) -> str:
             WHERE {{ VALUES ?prefix {{ {prefixes} }}
                      GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{v.REPRESENTED_BY.value}> ?rep }}
                      FILTER (STRSTARTS(STR(?rep), ?prefix)) }}""")
+        parts.append(f"""
+            DELETE {{ GRAPH <{LINKS_GRAPH.value}> {{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }} }}
+            WHERE {{ VALUES ?prefix {{ {prefixes} }}
+                     GRAPH <{LINKS_GRAPH.value}> {{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }}
+                     FILTER (STRSTARTS(STR(?rep), ?prefix)) }}""")
         graphs = " ".join(f"<{iris.product_graph(p).value}>" for p in products)
         sources.append(f"VALUES ?g {{ {graphs} }} "
                        f"GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
@@ -109,6 +159,9 @@ def relink_update(products: Sequence[str], locations: Sequence[str]) -> str:
         sources.append(f"VALUES ?loc {{ {values} }} GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
     if sources:
         parts.append(_insert_links(" UNION ".join(f"{{ {s} }}" for s in sources)))
+    if signatures:
+        triples = " ".join(_signature_triples(sorted(signatures.items())))
+        parts.append(f"INSERT DATA {{ GRAPH <{LINKS_GRAPH.value}> {{ {triples} }} }}")
     return " ;\n".join(parts)
 
 
