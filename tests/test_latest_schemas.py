@@ -9,11 +9,13 @@ from pathlib import Path
 
 from test_lineage_summary import event, records
 
+from dpgraph.lineage.iris import dataset_iri
 from dpgraph.log.sqlite_log import SqliteLog
 from dpgraph.schema_signature import signature
 from dpgraph.services.latest_schemas import LATEST_SCHEMA_GRAPH, LatestSchemas
+from dpgraph.services.representation_links import LINKS_GRAPH
 from dpgraph.store.oxigraph_store import OxigraphStore
-from dpgraph.vocab import SCHEMA_SIGNATURE
+from dpgraph.vocab import LATEST_SCHEMA_AT, REPRESENTED_BY, SCHEMA_SIGNATURE
 
 SCHEMA_FACET = ("https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
                 "#/$defs/SchemaDatasetFacet")
@@ -63,19 +65,39 @@ def signatures(store: OxigraphStore) -> list[str]:
         f"{{ ?ds <{SCHEMA_SIGNATURE.value}> ?s }} }}")]
 
 
+def restated(store: OxigraphStore) -> list[tuple[str, str | None]]:
+    """The latest-schema time and signature the links graph restates for linked datasets."""
+    return [(r["at"].value, None if r["sig"] is None else r["sig"].value)
+            for r in store.select(f"""SELECT ?at ?sig WHERE {{ GRAPH <{LINKS_GRAPH.value}> {{
+                ?ds <{LATEST_SCHEMA_AT.value}> ?at .
+                OPTIONAL {{ ?ds <{SCHEMA_SIGNATURE.value}> ?sig }} }} }}""")]
+
+
+def link(store: OxigraphStore) -> None:
+    """The output dataset of these tests is a representation (as the links follower, which
+    runs before this one in a batch, would have linked it)."""
+    store.update(f"INSERT DATA {{ GRAPH <{LINKS_GRAPH.value}> {{ "
+                 f"<{dataset_iri('s3://gold', 'orders')}> <{REPRESENTED_BY.value}> "
+                 f"<https://example.com/rep> }} }}")
+
+
 def test_latest_schema_whatever_the_order_batching_and_re_application(tmp_path: Path) -> None:
     for n, order in enumerate(itertools.permutations(range(len(EVENTS)))):
         recs = records(tmp_path / str(n), [EVENTS[i] for i in order])
         store = OxigraphStore(None)
+        if n % 2:
+            link(store)  # the links graph restates the linked dataset's time and signature
         follower = LatestSchemas(store)
         for r in recs:  # one record per batch
             follower.apply([r])
         at, fields = latest(store)
         assert (at and at.startswith("2025-01-01T11:00:00"), fields) == (True, EXPECTED[1])
         assert signatures(store) == [EXPECTED_SIGNATURE]  # of the union of the instant
+        assert restated(store) == ([(at, EXPECTED_SIGNATURE)] if n % 2 else [])
         follower.apply(recs)  # a batch re-applied after a crash
         assert latest(store) == (at, fields)
         assert signatures(store) == [EXPECTED_SIGNATURE]
+        assert restated(store) == ([(at, EXPECTED_SIGNATURE)] if n % 2 else [])
     store = OxigraphStore(None)
     LatestSchemas(store).apply(records(tmp_path / "all", EVENTS))  # one batch
     assert latest(store)[1] == EXPECTED[1]
@@ -89,13 +111,22 @@ def test_a_graph_from_before_the_signatures_is_signed_on_start(tmp_path: Path) -
     store.update(f"DELETE WHERE {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> "
                  f"{{ ?ds <{SCHEMA_SIGNATURE.value}> ?s }} }}")
     assert signatures(store) == []
+    link(store)
     LatestSchemas(store).backfill(SqliteLog(tmp_path / "unused.sqlite"))
     assert signatures(store) == [EXPECTED_SIGNATURE]
+    assert restated(store) == [(latest(store)[0], EXPECTED_SIGNATURE)]
 
 
 def test_a_schema_that_cannot_be_compared_by_hash_is_not_signed(tmp_path: Path) -> None:
     store = OxigraphStore(None)
-    LatestSchemas(store).apply(records(tmp_path, [with_schema(
+    link(store)
+    follower = LatestSchemas(store)
+    follower.apply(records(tmp_path / "1", [with_schema(
+        "2025-01-01T09:00:00Z", [{"name": "id", "type": "int"}])]))
+    assert len(restated(store)) == 1 and restated(store)[0][1] is not None
+    follower.apply(records(tmp_path / "2", [with_schema(
         "2025-01-01T10:00:00Z", [{"name": "id", "type": "int"}, {"name": "ID", "type": "int"}])]))
     assert latest(store)[1] == [("ID", "int"), ("id", "int")]
     assert signatures(store) == []  # two fields would match one column: compared in full
+    # ... and the restated signature of the earlier schema is gone with it
+    assert [sig for _, sig in restated(store)] == [None]

@@ -14,7 +14,11 @@ from dpgraph.api.app import create_app
 from dpgraph.demo import demo_products, load_demo
 from dpgraph.descriptor import PhysicalAttribute
 from dpgraph.schema_signature import signature
-from dpgraph.services.representation_links import LINKS_GRAPH, RepresentationLinks
+from dpgraph.services.representation_links import (
+    LATEST_SCHEMA_GRAPH,
+    LINKS_GRAPH,
+    RepresentationLinks,
+)
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore
 
@@ -133,6 +137,12 @@ def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: P
                 _register_demo(c)
             assert _stored_links(c) == EXPECTED_LINKS
             live_signatures = _stored_signatures(c.app.state.runtime.store)  # type: ignore[attr-defined]
+            # The duckdb table has a latest schema, restated with its link in either order
+            restated = _restated(c.app.state.runtime.store)  # type: ignore[attr-defined]
+            sig = signature([("order_id", "VARCHAR"), ("customer_id", "VARCHAR"),
+                             ("loaded_at", "TIMESTAMP")])
+            assert restated == {"duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders":
+                                ("2026-11-24T10:00:00Z", sig)}
         assert live_signatures == _descriptor_signatures()
         replay(Settings(data_dir=data))
         rt = open_runtime(Settings(data_dir=data), catch_up=False)
@@ -142,6 +152,7 @@ def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: P
                 "lineage-links> { ?ds <https://w3id.org/dpgraph/ns#representedBy> ?rep } }")
             assert int(next(iter(rows))["n"].value) == len(EXPECTED_LINKS)
             assert _stored_signatures(rt.store) == live_signatures
+            assert _restated(rt.store) == restated
         finally:
             rt.close()
 
@@ -150,6 +161,23 @@ def _stored_signatures(store: GraphStore) -> dict[str, str]:
     rows = store.select(f"SELECT ?rep ?sig WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
                         f"{{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }} }}")
     return {r["rep"].value.split("/product/")[1]: r["sig"].value for r in rows}
+
+
+def _restated(store: GraphStore) -> dict[str, tuple[str, str | None]]:
+    """The latest-schema time and signature the links graph restates for linked datasets
+    (checked equal to the latest-schema graph's)."""
+    rows = store.select(f"""SELECT ?ds ?at ?sig ?at0 ?sig0 WHERE {{
+        GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{v.LATEST_SCHEMA_AT.value}> ?at
+                                      OPTIONAL {{ ?ds <{v.SCHEMA_SIGNATURE.value}> ?sig }} }}
+        OPTIONAL {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{
+            ?ds <{v.LATEST_SCHEMA_AT.value}> ?at0
+            OPTIONAL {{ ?ds <{v.SCHEMA_SIGNATURE.value}> ?sig0 }} }} }} }}""")
+    out = {}
+    for r in rows:
+        assert (r["at"], r["sig"]) == (r["at0"], r["sig0"])
+        out[r["ds"].value.split("/ol/dataset/")[1]] = (
+            r["at"].value.replace(".000000", ""), None if r["sig"] is None else r["sig"].value)
+    return out
 
 
 def _descriptor_signatures() -> dict[str, str]:

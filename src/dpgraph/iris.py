@@ -84,6 +84,9 @@ def reference_value(list_id: str, code: str) -> NamedNode:
 
 GLOSSARY = NamedNode(f"{ID_NS}glossary")
 ONTOLOGY_GRAPH = NamedNode(f"{ID_NS}graph/ontology")
+# Graphs two followers of the projection write (README, "Named graphs")
+LINEAGE_LINKS_GRAPH = NamedNode(f"{ID_NS}graph/lineage-links")
+LATEST_SCHEMA_GRAPH = NamedNode(f"{ID_NS}graph/lineage-latest-schema")
 PRODUCT_PREFIX = f"{ID_NS}product/"
 
 

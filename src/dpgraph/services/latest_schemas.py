@@ -5,7 +5,12 @@ A dataset's schema is restated by every event that reports it, each in its own e
 ``schema_drift`` named query) cannot afford. This follower of the projector keeps
 ``…/graph/lineage-latest-schema``: per dataset, ``dpg:latestSchemaAt`` (the eventTime of
 the latest event that reported a typed field of it) and the top-level typed fields of the
-events at that time (``dpg:hasField``, ``dpg:fieldName``, ``dpg:fieldType``).
+events at that time (``dpg:hasField``, ``dpg:fieldName``, ``dpg:fieldType``), and the hash
+of those fields' names and types (``dpg:schemaSignature``, dpgraph.schema_signature), which
+lets ``schema_drift`` skip every representation whose columns hash the same. The time and
+signature of the datasets some representation is are restated in the links graph
+(:func:`~dpgraph.services.representation_links.mirror_latest_schemas`), so that the query
+joins the 10,000 linked datasets' and not the 250,000 of every dataset (10,000 products).
 
 Each batch reads the stored times of the datasets it reports, then replaces the schema of
 those it reports later and adds to those it reports at the same time, in one update. The
@@ -21,14 +26,16 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
+from dpgraph import iris
 from dpgraph import vocab as v
 from dpgraph.lineage.iris import event_iri
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.schema_signature import signature
 from dpgraph.services.projector import LINEAGE_EVENT, feed_projected, lineage_quads
+from dpgraph.services.representation_links import LINKS_GRAPH, mirror_latest_schemas
 from dpgraph.store.base import GraphStore
 
-LATEST_SCHEMA_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-latest-schema")
+LATEST_SCHEMA_GRAPH = iris.LATEST_SCHEMA_GRAPH
 
 
 @dataclass
@@ -149,6 +156,7 @@ class LatestSchemas:
                 triples.append(f"<{ds}> <{v.SCHEMA_SIGNATURE.value}> {Literal(sig)} .")
         if triples:
             parts.append(f"INSERT DATA {{ GRAPH <{g}> {{ {' '.join(triples)} }} }}")
+            parts.append(mirror_latest_schemas([*replaced, *added]))
         return " ;\n".join(parts)
 
     def _stored_times(self, latest: Mapping[str, _Report]) -> dict[str, dt.datetime]:
@@ -205,6 +213,11 @@ class LatestSchemas:
         for start in range(0, len(triples), 10_000):  # updates of a bounded size
             chunk = " ".join(triples[start:start + 10_000])
             self._store.update(f"INSERT DATA {{ GRAPH <{g}> {{ {chunk} }} }}")
+        linked = [row["ds"].value for row in self._store.select(
+            f"SELECT DISTINCT ?ds WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+            f"{{ ?ds <{v.REPRESENTED_BY.value}> ?rep }} }}")]
+        for start in range(0, len(linked), 10_000):
+            self._store.update(mirror_latest_schemas(linked[start:start + 10_000]))
 
     def clear(self) -> None:
         """Nothing held in memory: the graph is cleared with the store on a rebuild."""

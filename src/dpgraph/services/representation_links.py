@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pyoxigraph import Literal, NamedNode, Quad
+from pyoxigraph import Literal, Quad
 
 from dpgraph import iris
 from dpgraph import vocab as v
@@ -32,7 +32,8 @@ from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.services.projector import LINEAGE_EVENT, PRODUCT_REGISTERED, lineage_quads
 from dpgraph.store.base import GraphStore
 
-LINKS_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-links")
+LINKS_GRAPH = iris.LINEAGE_LINKS_GRAPH
+LATEST_SCHEMA_GRAPH = iris.LATEST_SCHEMA_GRAPH
 
 
 class RepresentationLinks:
@@ -167,12 +168,41 @@ def relink_update(products: Sequence[str], locations: Sequence[str],
 
 def _insert_links(representations: str) -> str:
     """Insert a link for every representation the pattern binds (``?rep`` at ``?loc``) and
-    every lineage dataset at that location or with an alias there. Updates see no union
-    default graph, so every pattern names its graph."""
+    every lineage dataset at that location or with an alias there, with the dataset's
+    latest-schema time and signature (restated here so that ``schema_drift`` joins only
+    linked datasets'; see :func:`mirror_latest_schemas`). Updates see no union default
+    graph, so every pattern names its graph."""
     loc = v.NORMALIZED_LOCATION.value
     return f"""
-        INSERT {{ GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{v.REPRESENTED_BY.value}> ?rep }} }}
+        INSERT {{ GRAPH <{LINKS_GRAPH.value}> {{
+            ?ds <{v.REPRESENTED_BY.value}> ?rep ;
+                <{v.LATEST_SCHEMA_AT.value}> ?at ; <{v.SCHEMA_SIGNATURE.value}> ?sig }} }}
         WHERE {{ {representations}
                  GRAPH <{SUMMARY_GRAPH.value}> {{
                      {{ ?ds <{loc}> ?loc }}
-                     UNION {{ ?alias <{loc}> ?loc ; <{v.ALIAS_OF.value}> ?ds }} }} }}"""
+                     UNION {{ ?alias <{loc}> ?loc ; <{v.ALIAS_OF.value}> ?ds }} }}
+                 OPTIONAL {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{
+                     ?ds <{v.LATEST_SCHEMA_AT.value}> ?at .
+                     OPTIONAL {{ ?ds <{v.SCHEMA_SIGNATURE.value}> ?sig }} }} }} }}"""
+
+
+def mirror_latest_schemas(datasets: Sequence[str]) -> str:
+    """Restate in the links graph the latest-schema time and signature of those of
+    ``datasets`` that are linked, after the latest-schema graph changed them.
+
+    Invariant: a dataset's restated time and signature, where present, are those of the
+    latest-schema graph. Each change there drops the restatement (linked or not) and
+    restates it if linked; a new link restates the values of that moment (the links
+    follower runs before the latest-schema follower in a batch). A restatement left on a
+    dataset whose links were dropped is current and joined with no link."""
+    values = " ".join(f"<{ds}>" for ds in datasets)
+    links, latest = LINKS_GRAPH.value, LATEST_SCHEMA_GRAPH.value
+    at, sig = v.LATEST_SCHEMA_AT.value, v.SCHEMA_SIGNATURE.value
+    return f"""
+        DELETE {{ GRAPH <{links}> {{ ?ds ?p ?o }} }}
+        WHERE {{ VALUES ?ds {{ {values} }} VALUES ?p {{ <{at}> <{sig}> }}
+                 GRAPH <{links}> {{ ?ds ?p ?o }} }} ;
+        INSERT {{ GRAPH <{links}> {{ ?ds <{at}> ?at ; <{sig}> ?sig }} }}
+        WHERE {{ VALUES ?ds {{ {values} }}
+                 FILTER EXISTS {{ GRAPH <{links}> {{ ?ds <{v.REPRESENTED_BY.value}> ?rep }} }}
+                 GRAPH <{latest}> {{ ?ds <{at}> ?at . OPTIONAL {{ ?ds <{sig}> ?sig }} }} }}"""
