@@ -14,6 +14,7 @@ from dpgraph.api.app import create_app
 from dpgraph.demo import demo_products, load_demo
 from dpgraph.descriptor import PhysicalAttribute
 from dpgraph.schema_signature import signature
+from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.services.representation_links import (
     LATEST_SCHEMA_GRAPH,
     LINKS_GRAPH,
@@ -143,6 +144,7 @@ def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: P
                              ("loaded_at", "TIMESTAMP")])
             assert restated == {"duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders":
                                 ("2026-11-24T10:00:00Z", sig)}
+            assert _realised(c.app.state.runtime.store) == EXPECTED_REALISED  # type: ignore[attr-defined]
         assert live_signatures == _descriptor_signatures()
         replay(Settings(data_dir=data))
         rt = open_runtime(Settings(data_dir=data), catch_up=False)
@@ -153,6 +155,7 @@ def test_materialised_links_whichever_arrives_first_and_after_replay(tmp_path: P
             assert int(next(iter(rows))["n"].value) == len(EXPECTED_LINKS)
             assert _stored_signatures(rt.store) == live_signatures
             assert _restated(rt.store) == restated
+            assert _realised(rt.store) == EXPECTED_REALISED
         finally:
             rt.close()
 
@@ -161,6 +164,21 @@ def _stored_signatures(store: GraphStore) -> dict[str, str]:
     rows = store.select(f"SELECT ?rep ?sig WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
                         f"{{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }} }}")
     return {r["rep"].value.split("/product/")[1]: r["sig"].value for r in rows}
+
+
+def _realised(store: GraphStore) -> set[tuple[str, str]]:
+    """(field name, representation/column) of every field matched to a registered column."""
+    rows = store.select(f"""SELECT ?name ?column WHERE {{
+        GRAPH <{LINKS_GRAPH.value}> {{ ?f <{v.FIELD_OF_ATTRIBUTE.value}> ?column }}
+        GRAPH <{SUMMARY_GRAPH.value}> {{ ?f <{v.FIELD_NAME.value}> ?name }} }}""")
+    return {(r["name"].value, r["column"].value.split("/representation/")[1].replace(
+        "/attribute/", "/")) for r in rows}
+
+
+# By hand: the duckdb table's fields order_id and customer_id are columns of the duckdb
+# representation (examples/products/sales-orders.yaml); loaded_at is no column.
+EXPECTED_REALISED = {("order_id", "sales-orders-duckdb/order_id"),
+                     ("customer_id", "sales-orders-duckdb/customer_id")}
 
 
 def _restated(store: GraphStore) -> dict[str, tuple[str, str | None]]:
@@ -235,8 +253,28 @@ def test_a_representation_moved_elsewhere_loses_its_links(tmp_path: Path) -> Non
         assert registry.register_product(moved).accepted
         assert _stored_links(c) == EXPECTED_LINKS - {
             ("duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders", "sales-orders-duckdb")}
+        store = c.app.state.runtime.store  # type: ignore[attr-defined]
+        assert _realised(store) == set()  # its fields are no column of it any more
         assert registry.register_product(d).accepted  # moved back: linked again
         assert _stored_links(c) == EXPECTED_LINKS
+        assert _realised(store) == EXPECTED_REALISED
+
+
+def test_new_fields_of_a_linked_dataset_are_matched_to_its_columns(tmp_path: Path) -> None:
+    later = json.loads(json.dumps(EVENT))
+    later["run"]["runId"] = "0192e8b4-0000-7000-8000-000000000003"
+    later["eventTime"] = "2026-11-24T12:00:00Z"
+    later["outputs"][0]["facets"]["schema"]["fields"] = [
+        {"name": "Order_Status", "type": "VARCHAR"},  # a column, case aside
+        {"name": "address", "type": "STRUCT",  # nested: net_amount inside is no column
+         "fields": [{"name": "net_amount", "type": "DECIMAL(18,2)"}]}]
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
+        _register_demo(c)
+        for event in (EVENT, later):
+            assert c.post("/api/v1/lineage", content=json.dumps(event), headers=JSON).is_success
+        c.app.state.runtime.sync()  # type: ignore[attr-defined]
+        assert _realised(c.app.state.runtime.store) == EXPECTED_REALISED | {  # type: ignore[attr-defined]
+            ("Order_Status", "sales-orders-duckdb/order_status")}
 
 
 def test_an_alias_reported_later_links_the_dataset_it_names(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from dpgraph import iris
 from dpgraph import vocab as v
 from dpgraph.log.sqlite_log import LogRecord
 from dpgraph.schema_signature import signature
+from dpgraph.services import realised_attributes as realised
 from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.services.projector import LINEAGE_EVENT, PRODUCT_REGISTERED, lineage_quads
 from dpgraph.store.base import GraphStore
@@ -53,6 +54,7 @@ class RepresentationLinks:
         products: dict[str, dict[str, str]] = {}  # product -> its representations' signatures
         locations: set[str] = set()
         aliases: set[tuple[str, str]] = set()
+        fielded: set[str] = set()  # datasets with fields in the batch: matched to columns
         for record in records:
             if record.kind == PRODUCT_REGISTERED:
                 descriptor = record.payload["descriptor"]
@@ -66,15 +68,18 @@ class RepresentationLinks:
                         located[q.subject.value] = q.object.value
                     elif q.predicate == v.ALIAS_OF:
                         aliased.append((q.subject.value, q.object.value))
+                    elif q.predicate == v.HAS_FIELD:
+                        fielded.add(q.subject.value)
                 locations.update(loc for loc in located.values()
                                  if loc not in self._seen_locations)
                 for alias in aliased:
                     if alias not in self._seen_aliases and alias[0] in located:
                         aliases.add(alias)
                         locations.add(located[alias[0]])
-        if products or locations:
+        if products or locations or fielded:
             signatures = {rep: sig for sigs in products.values() for rep, sig in sigs.items()}
-            self._store.update(relink_update(sorted(products), sorted(locations), signatures))
+            self._store.update(relink_update(sorted(products), sorted(locations), signatures,
+                                             sorted(fielded)))
         self._seen_locations |= locations  # only once stored: a failed write is retried
         self._seen_aliases |= aliases
 
@@ -91,6 +96,8 @@ class RepresentationLinks:
                 f"<{v.NORMALIZED_LOCATION.value}> ?loc }}"))
         if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.COLUMNS_SIGNATURE.value}> ?o }} }}"):
             self._sign_all()
+        if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.FIELD_OF_ATTRIBUTE.value}> ?o }} }}"):
+            self._store.update(realised.insert_matches(realised.linked("")))
 
     def _sign_all(self) -> None:
         rows = self._store.select(f"""SELECT ?rep ?name ?type WHERE {{ GRAPH ?g {{
@@ -131,10 +138,13 @@ def _signature_triples(signatures: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def relink_update(products: Sequence[str], locations: Sequence[str],
-                  signatures: Mapping[str, str] | None = None) -> str:
-    """Drop the links and columns signatures of ``products``' representations, then link
-    their representations and every representation at one of ``locations``, and store
-    ``signatures`` (representation IRI -> its columns signature)."""
+                  signatures: Mapping[str, str] | None = None,
+                  fielded: Sequence[str] = ()) -> str:
+    """Drop the links, columns signatures and field matches of ``products``'
+    representations, then link their representations and every representation at one of
+    ``locations``, store ``signatures`` (representation IRI -> its columns signature), and
+    match the fields of what was linked and of the ``fielded`` datasets to columns
+    (dpgraph.services.realised_attributes)."""
     rep = v.PHYSICAL_REPRESENTATION.value
     loc = v.NORMALIZED_LOCATION.value
     parts: list[str] = []
@@ -152,6 +162,7 @@ def relink_update(products: Sequence[str], locations: Sequence[str],
             WHERE {{ VALUES ?prefix {{ {prefixes} }}
                      GRAPH <{LINKS_GRAPH.value}> {{ ?rep <{v.COLUMNS_SIGNATURE.value}> ?sig }}
                      FILTER (STRSTARTS(STR(?rep), ?prefix)) }}""")
+        parts.append(realised.drop_for_products(prefixes))
         graphs = " ".join(f"<{iris.product_graph(p).value}>" for p in products)
         sources.append(f"VALUES ?g {{ {graphs} }} "
                        f"GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
@@ -160,6 +171,10 @@ def relink_update(products: Sequence[str], locations: Sequence[str],
         sources.append(f"VALUES ?loc {{ {values} }} GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
     if sources:
         parts.append(_insert_links(" UNION ".join(f"{{ {s} }}" for s in sources)))
+        parts.append(realised.insert_matches(
+            realised.linked(" UNION ".join(f"{{ {s} }}" for s in sources))))
+    if fielded:
+        parts.append(realised.insert_matches(realised.of_datasets(fielded)))
     if signatures:
         triples = " ".join(_signature_triples(sorted(signatures.items())))
         parts.append(f"INSERT DATA {{ GRAPH <{LINKS_GRAPH.value}> {{ {triples} }} }}")
