@@ -115,6 +115,14 @@ def test_a_graph_from_before_the_signatures_is_signed_on_start(tmp_path: Path) -
     LatestSchemas(store).backfill(SqliteLog(tmp_path / "unused.sqlite"))
     assert signatures(store) == [EXPECTED_SIGNATURE]
     assert restated(store) == [(latest(store)[0], EXPECTED_SIGNATURE)]
+    # A start stopped after signing and before restating restates on the next one
+    store.update(f"DELETE WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                 f"{{ ?ds <{LATEST_SCHEMA_AT.value}> ?at }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                 f"{{ ?ds <{SCHEMA_SIGNATURE.value}> ?s }} }}")
+    assert restated(store) == []
+    LatestSchemas(store).backfill(SqliteLog(tmp_path / "unused.sqlite"))
+    assert restated(store) == [(latest(store)[0], EXPECTED_SIGNATURE)]
 
 
 def test_a_schema_that_cannot_be_compared_by_hash_is_not_signed(tmp_path: Path) -> None:

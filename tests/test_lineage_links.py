@@ -14,12 +14,9 @@ from dpgraph.api.app import create_app
 from dpgraph.demo import demo_products, load_demo
 from dpgraph.descriptor import PhysicalAttribute
 from dpgraph.schema_signature import signature
+from dpgraph.services.latest_schemas import LATEST_SCHEMA_GRAPH
 from dpgraph.services.lineage_summary import SUMMARY_GRAPH
-from dpgraph.services.representation_links import (
-    LATEST_SCHEMA_GRAPH,
-    LINKS_GRAPH,
-    RepresentationLinks,
-)
+from dpgraph.services.representation_links import LINKS_GRAPH, RepresentationLinks
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore
 

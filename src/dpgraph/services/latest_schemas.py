@@ -32,8 +32,12 @@ from dpgraph.lineage.iris import event_iri
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.schema_signature import signature
 from dpgraph.services.projector import LINEAGE_EVENT, feed_projected, lineage_quads
-from dpgraph.services.representation_links import LINKS_GRAPH, mirror_latest_schemas
-from dpgraph.store.base import GraphStore
+from dpgraph.services.representation_links import (
+    LINKS_GRAPH,
+    mirror_latest_schemas,
+    restate_all_latest_schemas,
+)
+from dpgraph.store.base import GraphStore, graph_holds
 
 LATEST_SCHEMA_GRAPH = iris.LATEST_SCHEMA_GRAPH
 
@@ -171,10 +175,11 @@ class LatestSchemas:
             out[row["ds"].value] = _time(t)
         return out
 
-    def _stored_pairs(self, datasets: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
-        """The (name, type) of the stored latest fields of ``datasets`` (all when empty)."""
-        values = f"VALUES ?ds {{ {' '.join(f'<{ds}>' for ds in datasets)} }}" if datasets \
-            else ""
+    def _stored_pairs(self, datasets: Sequence[str] | None
+                      ) -> dict[str, set[tuple[str, str]]]:
+        """The (name, type) of the stored latest fields of ``datasets`` (None: of all)."""
+        values = "" if datasets is None \
+            else f"VALUES ?ds {{ {' '.join(f'<{ds}>' for ds in datasets)} }}"
         rows = self._store.select(
             f"SELECT ?ds ?name ?type WHERE {{ {values} GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ "
             f"?ds <{v.HAS_FIELD.value}> ?f . ?f <{v.FIELD_NAME.value}> ?name ; "
@@ -186,38 +191,34 @@ class LatestSchemas:
 
     def backfill(self, log: SqliteLog, page: int = 1000) -> None:
         """Fill the graph from the events already projected when it is empty and the store
-        has events (a data directory projected before this follower existed); sign the
-        stored schemas when none is signed (a graph from before the signatures)."""
-        g = LATEST_SCHEMA_GRAPH.value
-        if self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"):
-            signed = f"ASK {{ GRAPH <{g}> {{ ?s <{v.SCHEMA_SIGNATURE.value}> ?o }} }}"
-            if not self._store.ask(signed):
+        has events (a data directory projected before this follower existed). A graph from
+        before the signatures gets them, then the links graph restates them: two checks, so
+        that a start interrupted between the two still restates (a linked dataset without
+        restated facts would be skipped by ``schema_drift``; one without a signature is
+        only compared in full)."""
+        if graph_holds(self._store, LATEST_SCHEMA_GRAPH):
+            if not graph_holds(self._store, LATEST_SCHEMA_GRAPH, v.SCHEMA_SIGNATURE):
                 self._sign_stored()
+            if graph_holds(self._store, LINKS_GRAPH, v.REPRESENTED_BY) \
+                    and not graph_holds(self._store, LINKS_GRAPH, v.LATEST_SCHEMA_AT):
+                self._store.update(restate_all_latest_schemas())
             return
         if not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
         feed_projected(log, self.apply, page)
 
     def _sign_stored(self) -> None:
-        g = LATEST_SCHEMA_GRAPH.value
         rows = self._store.select(
             f"SELECT ?ds WHERE {{ GRAPH <{LATEST_SCHEMA_GRAPH.value}> {{ "
             f"?ds <{v.LATEST_SCHEMA_AT.value}> ?t }} }}")
-        fields = self._stored_pairs([])
-        triples: list[str] = []
+        fields = self._stored_pairs(None)
+        signed: list[Quad] = []
         for row in rows:
-            ds = row["ds"].value
-            sig = signature(fields.get(ds, set()))
+            ds = row["ds"]
+            sig = signature(fields.get(ds.value, set()))
             if sig is not None:
-                triples.append(f"<{ds}> <{v.SCHEMA_SIGNATURE.value}> {Literal(sig)} .")
-        for start in range(0, len(triples), 10_000):  # updates of a bounded size
-            chunk = " ".join(triples[start:start + 10_000])
-            self._store.update(f"INSERT DATA {{ GRAPH <{g}> {{ {chunk} }} }}")
-        linked = [row["ds"].value for row in self._store.select(
-            f"SELECT DISTINCT ?ds WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
-            f"{{ ?ds <{v.REPRESENTED_BY.value}> ?rep }} }}")]
-        for start in range(0, len(linked), 10_000):
-            self._store.update(mirror_latest_schemas(linked[start:start + 10_000]))
+                signed.append(Quad(ds, v.SCHEMA_SIGNATURE, Literal(sig), LATEST_SCHEMA_GRAPH))
+        self._store.add_quads(signed)
 
     def clear(self) -> None:
         """Nothing held in memory: the graph is cleared with the store on a rebuild."""

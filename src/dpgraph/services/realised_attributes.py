@@ -43,14 +43,3 @@ def insert_matches(pairs: str) -> str:
                      FILTER NOT EXISTS {{ ?f <{v.SUBFIELD_OF.value}> ?parent }} }}
                  FILTER (LCASE(?name) = LCASE(?columnName)) }}"""
 
-
-def linked(pattern: str) -> str:
-    """The links of the representations (``?rep``) the pattern binds."""
-    return f"{pattern} GRAPH <{iris.LINEAGE_LINKS_GRAPH.value}> " \
-           f"{{ ?ds <{v.REPRESENTED_BY.value}> ?rep }}"
-
-
-def of_datasets(datasets: Sequence[str]) -> str:
-    """The links of these datasets."""
-    values = " ".join(f"<{ds}>" for ds in datasets)
-    return linked(f"VALUES ?ds {{ {values} }}")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyoxigraph import Literal, Quad
+from pyoxigraph import Literal, NamedNode, Quad
 
 from dpgraph import iris
 from dpgraph import vocab as v
@@ -32,10 +32,9 @@ from dpgraph.schema_signature import signature
 from dpgraph.services import realised_attributes as realised
 from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.services.projector import LINEAGE_EVENT, PRODUCT_REGISTERED, lineage_quads
-from dpgraph.store.base import GraphStore
+from dpgraph.store.base import GraphStore, graph_holds
 
 LINKS_GRAPH = iris.LINEAGE_LINKS_GRAPH
-LATEST_SCHEMA_GRAPH = iris.LATEST_SCHEMA_GRAPH
 
 
 class RepresentationLinks:
@@ -88,15 +87,14 @@ class RepresentationLinks:
         sign every representation's columns when no signature is stored (the same, or a
         graph from before the signatures; a mesh whose columns are all untyped is read
         again on each start, one query)."""
-        g = LINKS_GRAPH.value
-        if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.REPRESENTED_BY.value}> ?o }} }}"):
+        if not graph_holds(self._store, LINKS_GRAPH, v.REPRESENTED_BY):
             self._store.update(_insert_links(
                 f"GRAPH ?g {{ ?rep a <{v.PHYSICAL_REPRESENTATION.value}> ; "
                 f"<{v.NORMALIZED_LOCATION.value}> ?loc }}"))
-        if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.COLUMNS_SIGNATURE.value}> ?o }} }}"):
+        if not graph_holds(self._store, LINKS_GRAPH, v.COLUMNS_SIGNATURE):
             self._sign_all()
-        if not self._store.ask(f"ASK {{ GRAPH <{g}> {{ ?s <{v.FIELD_OF_ATTRIBUTE.value}> ?o }} }}"):
-            self._store.update(realised.insert_matches(realised.linked("")))
+        if not graph_holds(self._store, LINKS_GRAPH, v.FIELD_OF_ATTRIBUTE):
+            self._store.update(realised.insert_matches(_linked("")))
 
     def _sign_all(self) -> None:
         rows = self._store.select(f"""SELECT ?rep ?name ?type WHERE {{ GRAPH ?g {{
@@ -109,11 +107,9 @@ class RepresentationLinks:
             if row["name"] is not None:
                 listed.append((row["name"].value,
                                None if row["type"] is None else row["type"].value))
-        triples = _signature_triples(
-            (rep, sig) for rep, cols in columns.items() if (sig := signature(cols)) is not None)
-        for start in range(0, len(triples), 10_000):  # updates of a bounded size
-            chunk = " ".join(triples[start:start + 10_000])
-            self._store.update(f"INSERT DATA {{ GRAPH <{LINKS_GRAPH.value}> {{ {chunk} }} }}")
+        self._store.add_quads([
+            Quad(NamedNode(rep), v.COLUMNS_SIGNATURE, Literal(sig), LINKS_GRAPH)
+            for rep, cols in columns.items() if (sig := signature(cols)) is not None])
 
     def clear(self) -> None:
         """Forget what was linked (the graph is cleared with the store on a rebuild)."""
@@ -191,11 +187,12 @@ def relink_update(products: Mapping[str, ProductNodes], locations: Sequence[str]
         values = " ".join(str(Literal(text)) for text in locations)
         sources.append(f"VALUES ?loc {{ {values} }} GRAPH ?g {{ ?rep a <{rep}> ; <{loc}> ?loc }}")
     if sources:
-        parts.append(_insert_links(" UNION ".join(f"{{ {s} }}" for s in sources)))
-        parts.append(realised.insert_matches(
-            realised.linked(" UNION ".join(f"{{ {s} }}" for s in sources))))
+        representations = " UNION ".join(f"{{ {s} }}" for s in sources)
+        parts.append(_insert_links(representations))
+        parts.append(realised.insert_matches(_linked(representations)))
     if fielded:
-        parts.append(realised.insert_matches(realised.of_datasets(fielded)))
+        values = " ".join(f"<{ds}>" for ds in fielded)
+        parts.append(realised.insert_matches(_linked_datasets(values)))
     signatures = sorted((r, sig) for n in products.values() for r, sig in n.signatures.items())
     if signatures:
         triples = " ".join(_signature_triples(signatures))
@@ -216,7 +213,24 @@ def _insert_links(representations: str) -> str:
                  GRAPH <{SUMMARY_GRAPH.value}> {{
                      {{ ?ds <{loc}> ?loc }}
                      UNION {{ ?alias <{loc}> ?loc ; <{v.ALIAS_OF.value}> ?ds }} }} }} ;
-        {_restate(realised.linked(representations))}"""
+        {_restate(_linked(representations))}"""
+
+
+def _linked(representations: str) -> str:
+    """The links (``?ds``, ``?rep``) of the representations the pattern binds."""
+    return f"{representations} GRAPH <{LINKS_GRAPH.value}> " \
+           f"{{ ?ds <{v.REPRESENTED_BY.value}> ?rep }}"
+
+
+def _linked_datasets(values: str) -> str:
+    """The links of the datasets listed (``VALUES`` terms)."""
+    return _linked(f"VALUES ?ds {{ {values} }}")
+
+
+def restate_all_latest_schemas() -> str:
+    """Restate the latest-schema time and signature of every linked dataset (one update:
+    a graph from before the restatements, see :func:`mirror_latest_schemas`)."""
+    return _restate(_linked(""))
 
 
 def mirror_latest_schemas(datasets: Sequence[str]) -> str:
@@ -238,15 +252,14 @@ def mirror_latest_schemas(datasets: Sequence[str]) -> str:
         WHERE {{ VALUES ?ds {{ {values} }} GRAPH <{links}> {{ ?ds <{at}> ?o }} }} ;
         DELETE {{ GRAPH <{links}> {{ ?ds <{sig}> ?o }} }}
         WHERE {{ VALUES ?ds {{ {values} }} GRAPH <{links}> {{ ?ds <{sig}> ?o }} }} ;
-        {_restate(f"VALUES ?ds {{ {values} }} GRAPH <{links}> "
-                  f"{{ ?ds <{v.REPRESENTED_BY.value}> ?rep }}")}"""
+        {_restate(_linked_datasets(values))}"""
 
 
 def _restate(linked: str) -> str:
     """Restate the latest-schema time and signature of the linked datasets (``?ds``) the
     pattern binds. Two plain joins: an OPTIONAL for the signature would be evaluated whole,
     over the 250,000 signed datasets of a 10,000-product mesh (~3 s for one batch)."""
-    latest = LATEST_SCHEMA_GRAPH.value
+    latest = iris.LATEST_SCHEMA_GRAPH.value
     return " ;\n".join(f"""
         INSERT {{ GRAPH <{LINKS_GRAPH.value}> {{ ?ds <{p}> ?o }} }}
         WHERE {{ {linked} GRAPH <{latest}> {{ ?ds <{p}> ?o }} }}"""

@@ -91,6 +91,13 @@ class GraphStore(Protocol):
     def close(self) -> None: ...
 
 
+def graph_holds(store: GraphStore, graph: NamedNode, predicate: NamedNode | None = None
+                ) -> bool:
+    """Whether the named graph holds a triple (with this predicate, if one is given)."""
+    p = "?p" if predicate is None else f"<{predicate.value}>"
+    return store.ask(f"ASK {{ GRAPH <{graph.value}> {{ ?s {p} ?o }} }}")
+
+
 StoreFactory = Callable[["Settings"], GraphStore]
 _BACKENDS: dict[str, StoreFactory] = {}
 
