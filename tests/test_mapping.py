@@ -90,3 +90,15 @@ def test_rdf_with_own_blank_nodes_is_read_by_identifier() -> None:
         ("order_id", "order-identifier", "internal")]
     (rep,) = d.representations
     assert (rep.storageLayer, rep.attributes[0].element) == ("gold", "order_id")
+
+
+def test_only_products_state_their_identifier_with_product_identifier() -> None:
+    d = _descriptor("customer-profile")
+    triples = product_to_rdf(d).triples
+    stated = {(t.subject, t.object.value) for t in triples if t.predicate == v.PRODUCT_IDENTIFIER}
+    assert stated == {(iris.product("customer-profile"), "customer-profile")}
+    # dct:identifier stays on the product (DPROD and DCAT readers look for it) and on the
+    # other nodes of the graph.
+    identified = {t.subject for t in triples if t.predicate == v.DCT_IDENTIFIER}
+    assert iris.product("customer-profile") in identified
+    assert iris.element(d.id, d.elements[0].name) in identified

@@ -62,6 +62,7 @@ def product_to_rdf(d: ProductDescriptor) -> MappedGraph:
     g = MappedGraph()
     p = g.node(iris.product(d.id), "", v.DATA_PRODUCT, v.DPROD_DATA_PRODUCT)
     g.add(p, v.DCT_IDENTIFIER, Literal(d.id))
+    g.add(p, v.PRODUCT_IDENTIFIER, Literal(d.id))
     g.add(p, v.DCT_TITLE, text(d.name))
     g.add(p, v.DCT_DESCRIPTION, text(d.description))
     g.add(p, v.DPROD_DOMAIN, iris.reference("domain", d.domain) if d.domain else None)

@@ -71,6 +71,13 @@ def registration_triples(record: LogRecord, mapped: list[Triple] | None = None) 
     ]
 
 
+def product_identifiers_backfill() -> str:
+    """``dpg:productIdentifier`` for every product, in the product's own graph."""
+    return f"""
+        INSERT {{ GRAPH ?g {{ ?p <{v.PRODUCT_IDENTIFIER.value}> ?id }} }}
+        WHERE {{ GRAPH ?g {{ ?p a <{v.DATA_PRODUCT.value}> ; <{v.DCT_IDENTIFIER.value}> ?id }} }}"""
+
+
 def deprecation_update(record: LogRecord) -> str:
     p = record.payload
     product = iris.product(p["id"]).value
@@ -165,10 +172,15 @@ class Projector:
             events.clear()
 
     def bootstrap(self) -> None:
-        """Load the ontology into its own graph, so queries see labels and notations."""
+        """Load the ontology into its own graph, so queries see labels and notations, and
+        give the products of a graph projected before ``dpg:productIdentifier`` existed that
+        property (the mapping states it now)."""
         with self._ontology.open("rb") as fh:
             triples = [q.triple for q in parse(fh, format=RdfFormat.TURTLE)]
         self._store.replace_graphs({iris.ONTOLOGY_GRAPH: triples})
+        if (not self._store.ask(f"ASK {{ ?p <{v.PRODUCT_IDENTIFIER.value}> ?id }}")
+                and self._store.ask(f"ASK {{ ?p a <{v.DATA_PRODUCT.value}> }}")):
+            self._store.update(product_identifiers_backfill())
 
     def catch_up(self, page: int = 1000) -> int:
         """Project every record not yet projected; returns how many were applied."""
