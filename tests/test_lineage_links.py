@@ -289,3 +289,64 @@ def test_an_alias_reported_later_links_the_dataset_it_names(tmp_path: Path) -> N
                 assert _stored_links(c) == EXPECTED_LINKS - {
                     ("hive%3A%2F%2Fmetastore/sales.orders_v3", "sales-orders-delta")}
         assert _stored_links(c) == EXPECTED_LINKS
+
+
+READER = {**EVENT, "run": {"runId": "0192e8b4-0000-7000-8000-000000000003"},
+          "job": {"namespace": "mesh-dbt", "name": "mesh.orders_by_customer"},
+          "inputs": [{"namespace": "duckdb://mesh.duckdb", "name": "mesh.main.sales_orders"},
+                     {"namespace": "s3://elsewhere", "name": "unregistered"}],
+          "outputs": []}
+# By hand from READER: of its two inputs only the duckdb table is a representation.
+EXPECTED_INPUTS = {("mesh-dbt/mesh.orders_by_customer",
+                    "duckdb%3A%2F%2Fmesh.duckdb/mesh.main.sales_orders")}
+
+
+def _restated_inputs(store: GraphStore) -> set[tuple[str, str]]:
+    rows = store.select(f"SELECT ?job ?ds WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                        f"{{ ?job <{v.HAS_INPUT.value}> ?ds }} }}")
+    return {(r["job"].value.split("/ol/job/")[1], r["ds"].value.split("/ol/dataset/")[1])
+            for r in rows}
+
+
+def test_inputs_of_linked_datasets_are_restated_in_any_order_and_after_replay(
+        tmp_path: Path) -> None:
+    from dpgraph.offline_replay import replay
+    from dpgraph.runtime import open_runtime
+
+    # The reader before the registration (restated when the link is made), after it and
+    # after the dataset it reads was linked (restated from the batch), and in one batch
+    # with the event that links that dataset.
+    for order in ("lineage-first", "reader-last", "one-batch"):
+        data = tmp_path / order
+        with TestClient(create_app(Settings(data_dir=data))) as c:
+            if order != "lineage-first":
+                _register_demo(c)
+            if order == "one-batch":
+                r = c.post("/api/v1/lineage/batch", content=json.dumps([EVENT, READER]),
+                           headers=JSON)
+                assert r.is_success, r.text
+            else:
+                for event in (READER, EVENT) if order == "lineage-first" else (EVENT, READER):
+                    assert c.post("/api/v1/lineage", content=json.dumps(event),
+                                  headers=JSON).is_success
+                    c.app.state.runtime.sync()  # type: ignore[attr-defined]  # one batch each
+            if order == "lineage-first":
+                rt = c.app.state.runtime  # type: ignore[attr-defined]
+                rt.sync()
+                assert not _restated_inputs(rt.store)  # nothing linked yet
+                _register_demo(c)
+            c.app.state.runtime.sync()  # type: ignore[attr-defined]
+            assert _restated_inputs(c.app.state.runtime.store) == EXPECTED_INPUTS  # type: ignore[attr-defined]
+        replay(Settings(data_dir=data))
+        rt = open_runtime(Settings(data_dir=data), catch_up=False)
+        try:
+            assert _restated_inputs(rt.store) == EXPECTED_INPUTS
+            rt.store.update(f"DELETE WHERE {{ GRAPH <{LINKS_GRAPH.value}> "
+                            f"{{ ?job <{v.HAS_INPUT.value}> ?ds }} }}")
+        finally:
+            rt.close()
+    rt = open_runtime(Settings(data_dir=data))  # a links graph from before the restatement
+    try:
+        assert _restated_inputs(rt.store) == EXPECTED_INPUTS
+    finally:
+        rt.close()

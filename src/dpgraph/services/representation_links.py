@@ -6,7 +6,10 @@ PII flow, downstream impact, schema drift) used to join every representation's l
 every dataset's at query time; this follower of the projector writes the result once, as
 ``?dataset dpg:representedBy ?representation`` in ``…/graph/lineage-links``, with the hash of
 each representation's registered columns (``dpg:columnsSignature``, dpgraph.schema_signature)
-that ``schema_drift`` compares with its datasets' latest schemas.
+that ``schema_drift`` compares with its datasets' latest schemas, and, restated from the
+summary graph, the ``dpg:hasInput`` edges of every linked dataset: the queries that ask
+which jobs read a product's data then scan those (~90,000 at 10,000 products) instead of
+looking up the inputs of every job they start from.
 
 Each batch recomputes only what it can change: the links of the products registered in it
 (their old links are dropped first, so a representation removed or moved loses its links) and
@@ -55,6 +58,7 @@ class RepresentationLinks:
         locations: set[str] = set()
         aliases: set[tuple[str, str]] = set()
         fielded: set[str] = set()  # datasets with fields in the batch: matched to columns
+        inputs: set[tuple[str, str]] = set()  # (job, dataset) read in the batch
         for record in records:
             if record.kind == PRODUCT_REGISTERED:
                 descriptor = record.payload["descriptor"]
@@ -70,14 +74,17 @@ class RepresentationLinks:
                         aliased.append((q.subject.value, q.object.value))
                     elif q.predicate == v.HAS_FIELD:
                         fielded.add(q.subject.value)
+                    elif q.predicate == v.HAS_INPUT:
+                        inputs.add((q.subject.value, q.object.value))
                 locations.update(loc for loc in located.values()
                                  if loc not in self._seen_locations)
                 for alias in aliased:
                     if alias not in self._seen_aliases and alias[0] in located:
                         aliases.add(alias)
                         locations.add(located[alias[0]])
-        if products or locations or fielded:
-            self._store.update(relink_update(products, sorted(locations), sorted(fielded)))
+        if products or locations or fielded or inputs:
+            self._store.update(relink_update(products, sorted(locations), sorted(fielded),
+                                             sorted(inputs)))
         self._seen_locations |= locations  # only once stored: a failed write is retried
         self._seen_aliases |= aliases
 
@@ -95,6 +102,8 @@ class RepresentationLinks:
             self._sign_all()
         if not graph_holds(self._store, LINKS_GRAPH, v.FIELD_OF_ATTRIBUTE):
             self._store.update(realised.insert_matches(_linked("")))
+        if not graph_holds(self._store, LINKS_GRAPH, v.HAS_INPUT):
+            self._store.update(_restate_inputs(_linked("")))
 
     def _sign_all(self) -> None:
         rows = self._store.select(f"""SELECT ?rep ?name ?type WHERE {{ GRAPH ?g {{
@@ -147,12 +156,13 @@ def _signature_triples(signatures: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def relink_update(products: Mapping[str, ProductNodes], locations: Sequence[str],
-                  fielded: Sequence[str] = ()) -> str:
+                  fielded: Sequence[str] = (), inputs: Sequence[tuple[str, str]] = ()) -> str:
     """Drop the links of ``products``' representations and the columns signatures and field
     matches of their representations and columns, then link their representations and
-    every representation at one of ``locations``, sign their columns, and match the fields
+    every representation at one of ``locations``, sign their columns, match the fields
     of what was linked and of the ``fielded`` datasets to columns
-    (dpgraph.services.realised_attributes).
+    (dpgraph.services.realised_attributes), and restate the ``inputs`` (job, dataset) whose
+    dataset is linked.
 
     Links are dropped by the products' IRI prefix, so a representation a new version no
     longer has loses them. Signatures and matches are dropped by lookup of the current
@@ -193,6 +203,12 @@ def relink_update(products: Mapping[str, ProductNodes], locations: Sequence[str]
     if fielded:
         values = " ".join(f"<{ds}>" for ds in fielded)
         parts.append(realised.insert_matches(_linked_datasets(values)))
+    if inputs:
+        pairs = " ".join(f"(<{job}> <{ds}>)" for job, ds in inputs)
+        parts.append(f"""
+            INSERT {{ GRAPH <{LINKS_GRAPH.value}> {{ ?job <{v.HAS_INPUT.value}> ?ds }} }}
+            WHERE {{ VALUES (?job ?ds) {{ {pairs} }}
+                     FILTER EXISTS {{ {_linked("")} }} }}""")
     signatures = sorted((r, sig) for n in products.values() for r, sig in n.signatures.items())
     if signatures:
         triples = " ".join(_signature_triples(signatures))
@@ -213,7 +229,8 @@ def _insert_links(representations: str) -> str:
                  GRAPH <{SUMMARY_GRAPH.value}> {{
                      {{ ?ds <{loc}> ?loc }}
                      UNION {{ ?alias <{loc}> ?loc ; <{v.ALIAS_OF.value}> ?ds }} }} }} ;
-        {_restate(_linked(representations))}"""
+        {_restate(_linked(representations))} ;
+        {_restate_inputs(_linked(representations))}"""
 
 
 def _linked(representations: str) -> str:
@@ -253,6 +270,18 @@ def mirror_latest_schemas(datasets: Sequence[str]) -> str:
         DELETE {{ GRAPH <{links}> {{ ?ds <{sig}> ?o }} }}
         WHERE {{ VALUES ?ds {{ {values} }} GRAPH <{links}> {{ ?ds <{sig}> ?o }} }} ;
         {_restate(_linked_datasets(values))}"""
+
+
+def _restate_inputs(linked: str) -> str:
+    """Restate in the links graph the ``hasInput`` edges of the linked datasets (``?ds``) the
+    pattern binds, from the summary graph. Like the restated latest schemas, an edge left on
+    a dataset whose links were dropped joins no link, and is restated again if it is
+    linked again."""
+    has_input = v.HAS_INPUT.value
+    return f"""
+        INSERT {{ GRAPH <{LINKS_GRAPH.value}> {{ ?job <{has_input}> ?ds }} }}
+        WHERE {{ {{ SELECT DISTINCT ?ds WHERE {{ {linked} }} }}
+                 GRAPH <{SUMMARY_GRAPH.value}> {{ ?job <{has_input}> ?ds }} }}"""
 
 
 def _restate(linked: str) -> str:
