@@ -142,6 +142,9 @@ class CypherView:
                 self._start_over()
                 return 0
             self._log.set_projected(self._name, pending[-1].offset)
+            # Cleared before the offset is published: /health must not show the view caught
+            # up and still stalled (a reader of both saw that under load).
+            self.stall.advanced()
             with self._cond:
                 self._offset = pending[-1].offset
                 self._cond.notify_all()
@@ -219,7 +222,6 @@ class CypherView:
             if not batch:
                 return n
             n += self.apply_batch(batch)
-            self.stall.advanced()
         return n
 
     def rebuild(self) -> None:
