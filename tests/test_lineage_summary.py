@@ -3,6 +3,7 @@ events only, whatever the arrival order and however often a batch is re-applied.
 
 from __future__ import annotations
 
+import random
 import uuid
 from pathlib import Path
 
@@ -126,5 +127,97 @@ def test_replay_and_backfill_rebuild_the_same_summary(tmp_path: Path) -> None:
     rt = open_runtime(Settings(data_dir=tmp_path), catch_up=False)
     try:
         assert state(rt.store) == live  # type: ignore[arg-type]
+    finally:
+        rt.close()
+
+
+def last_successes(store: OxigraphStore) -> dict[str, tuple[str, set[str]]]:
+    """Each job's last success: (end, {run}) as kept in the run-states graph."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    for r in store.select(f"""SELECT ?job ?at ?run WHERE {{ GRAPH <{RUN_STATES_GRAPH.value}> {{
+            ?job <https://w3id.org/dpgraph/ns#lastSuccessEndedAt> ?at ;
+                 <https://w3id.org/dpgraph/ns#lastSuccessfulRun> ?run }} }}"""):
+        job = r["job"].value.rsplit("/", 1)[1]
+        at, runs = out.setdefault(job, (r["at"].value, set()))
+        assert at == r["at"].value, "one end per job"
+        runs.add(r["run"].value.rsplit("/", 1)[1])
+        assert len(runs) == 1, "one run per job"
+    return out
+
+
+def test_each_jobs_last_successful_run_whatever_the_order(tmp_path: Path) -> None:
+    a, b, c, d, e, f, g = (str(uuid.uuid4()) for _ in range(7))
+    events = [
+        event(a, "COMPLETE", "2025-01-01T11:00:00Z"),
+        event(b, "COMPLETE", "2025-01-01T12:00:00Z"),
+        event(b, "FAIL", "2025-01-01T13:00:00Z"),  # b's later failure: a is the last success
+        event(c, "COMPLETE", "2025-01-01T12:30:00Z"),
+        event(c, "ABORT", "2025-01-01T12:30:00Z"),  # at the same time: c did not succeed
+        event(d, "START", "2025-01-01T10:00:00Z"),
+        event(d, "COMPLETE", "2025-01-01T11:00:00Z"),  # ends with a: the first IRI is kept
+        event(e, "FAIL", "2025-01-01T09:00:00Z", job="never.succeeds"),
+        event(f, "COMPLETE", "2025-01-01T08:00:00Z", job="ran.twice"),
+        event(f, "COMPLETE", "2025-01-01T08:30:00Z", job="ran.twice"),
+        event(g, "FAIL", "2025-01-01T07:00:00Z", job="ran.twice"),  # earlier than g's COMPLETE
+        event(g, "COMPLETE", "2025-01-01T07:30:00Z", job="ran.twice"),
+    ]
+    expected = {"build.orders": ("2025-01-01T11:00:00Z", {min(a, d)}),
+                "ran.twice": ("2025-01-01T08:30:00Z", {f})}
+    recs = records(tmp_path, events)
+    orders = [recs, list(reversed(recs))]
+    orders += [random.Random(seed).sample(recs, len(recs)) for seed in range(6)]
+    for order in orders:
+        one_by_one, at_once = OxigraphStore(None), OxigraphStore(None)
+        summary = LineageSummary(one_by_one)
+        for r in order:
+            summary.apply([r])
+        summary.apply(order)  # re-applied after a crash
+        LineageSummary(at_once).apply(order)
+        assert last_successes(one_by_one) == expected
+        assert last_successes(at_once) == expected
+
+
+def test_a_later_failure_of_the_last_successful_run_moves_the_last_success_back(
+        tmp_path: Path) -> None:
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    recs = records(tmp_path, [event(b, "COMPLETE", "2025-01-01T12:00:00Z"),
+                              event(a, "COMPLETE", "2025-01-01T11:00:00Z"),  # older, later
+                              event(b, "ABORT", "2025-01-01T12:00:00Z"),
+                              event(a, "FAIL", "2025-01-01T11:30:00Z")])
+    store = OxigraphStore(None)
+    summary = LineageSummary(store)
+    summary.apply(recs[:1])
+    assert last_successes(store) == {"build.orders": ("2025-01-01T12:00:00Z", {b})}
+    summary.apply(recs[1:2])
+    assert last_successes(store) == {"build.orders": ("2025-01-01T12:00:00Z", {b})}
+    summary.apply(recs[2:3])
+    assert last_successes(store) == {"build.orders": ("2025-01-01T11:00:00Z", {a})}
+    summary.apply(recs[3:])
+    assert last_successes(store) == {}
+
+
+def test_a_run_states_graph_from_before_last_successes_gets_them_on_start(
+        tmp_path: Path) -> None:
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    records(tmp_path, [event(a, "COMPLETE", "2025-01-01T11:00:00Z"),
+                       event(b, "COMPLETE", "2025-01-01T12:00:00Z", "other"),
+                       event(b, "FAIL", "2025-01-01T12:00:00Z", "other")])
+    rt = open_runtime(Settings(data_dir=tmp_path))
+    try:
+        rt.sync()
+        live = state(rt.store)  # type: ignore[arg-type]
+        assert last_successes(rt.store) == {  # type: ignore[arg-type]
+            "build.orders": ("2025-01-01T11:00:00Z", {a})}
+        rt.store.update(f"""DELETE WHERE {{ GRAPH <{RUN_STATES_GRAPH.value}> {{
+            ?job <https://w3id.org/dpgraph/ns#lastSuccessEndedAt> ?t ;
+                 <https://w3id.org/dpgraph/ns#lastSuccessfulRun> ?run }} }}""")
+    finally:
+        rt.close()
+    rt = open_runtime(Settings(data_dir=tmp_path))
+    try:
+        rt.sync()
+        assert state(rt.store) == live  # type: ignore[arg-type]
+        assert last_successes(rt.store) == {  # type: ignore[arg-type]
+            "build.orders": ("2025-01-01T11:00:00Z", {a})}
     finally:
         rt.close()

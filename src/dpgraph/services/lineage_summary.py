@@ -12,7 +12,8 @@ projector keeps two extra named graphs, both built from the quads of the event g
   ``eventTime`` triples of its terminal events (COMPLETE, FAIL, ABORT) at the run's latest
   terminal time only. A run's state is that of its latest terminal event, so a query asking
   "latest terminal event of the run" over all events gives the same answer here, without
-  scanning superseded events.
+  scanning superseded events. Per job, the end of its last successful run
+  (:mod:`dpgraph.services.last_success`).
 
 The summary graph also gives each namespace ``dct:created`` and ``dct:modified``: the
 earliest and latest ``eventTime`` of the events that name it (Marquez's ``createdAt`` and
@@ -36,6 +37,7 @@ from dpgraph import vocab as v
 from dpgraph.lineage.iris import OL, event_iri
 from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.services.last_success import backfill_update, keep_last_success
 from dpgraph.services.projector import feed_projected, lineage_quads
 from dpgraph.store.base import GraphStore
 
@@ -116,6 +118,7 @@ class LineageSummary:
             self._store.add_quads(quads)
         if latest:
             self._store.update(_drop_superseded(latest))
+            keep_last_success(self._store, RUN_STATES_GRAPH, latest)
         spans = {ns: span for ns, span in spans.items() if not _within(span, self._spans.get(ns))}
         if spans:
             self._store.update(_widen_spans(spans))
@@ -143,6 +146,12 @@ class LineageSummary:
             if not self._store.ask(f"ASK {{ GRAPH <{SUMMARY_GRAPH.value}> {{ "
                                    f"?n <{v.DCT_CREATED.value}> ?t }} }}"):
                 self._store.update(namespace_spans_backfill())  # a summary from before them
+            if (not self._store.ask(f"ASK {{ GRAPH <{RUN_STATES_GRAPH.value}> {{ "
+                                    f"?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?t }} }}")
+                    and self._store.ask(f"ASK {{ GRAPH <{RUN_STATES_GRAPH.value}> {{ ?e "
+                                        f"<{v.EVENT_TYPE.value}> <{v.RUN_STATES['COMPLETE'].value}>"
+                                        " } }")):
+                self._store.update(backfill_update(RUN_STATES_GRAPH))  # from before them
             return
         if not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
