@@ -39,7 +39,7 @@ from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.last_success import backfill_update, keep_last_success
 from dpgraph.services.projector import feed_projected, lineage_quads
-from dpgraph.store.base import GraphStore
+from dpgraph.store.base import GraphStore, graph_holds
 
 LINEAGE_EVENT = "lineage.event"
 SUMMARY_GRAPH = NamedNode(f"{v.ID_NS}graph/lineage-summary")
@@ -146,8 +146,7 @@ class LineageSummary:
             if not self._store.ask(f"ASK {{ GRAPH <{SUMMARY_GRAPH.value}> {{ "
                                    f"?n <{v.DCT_CREATED.value}> ?t }} }}"):
                 self._store.update(namespace_spans_backfill())  # a summary from before them
-            if (not self._store.ask(f"ASK {{ GRAPH <{RUN_STATES_GRAPH.value}> {{ "
-                                    f"?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?t }} }}")
+            if (not graph_holds(self._store, RUN_STATES_GRAPH, v.LAST_SUCCESS_ENDED_AT)
                     and self._store.ask(f"ASK {{ GRAPH <{RUN_STATES_GRAPH.value}> {{ ?e "
                                         f"<{v.EVENT_TYPE.value}> <{v.RUN_STATES['COMPLETE'].value}>"
                                         " } }")):
