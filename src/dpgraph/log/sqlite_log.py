@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS projection (
 """
 
 
+WAL_CHECKPOINT_PAGES = 10_000
+
 _SELECT = "SELECT offset, kind, key, recorded_at, digest, payload FROM log"
 
 
@@ -93,6 +95,13 @@ class SqliteLog:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # Checkpoint the WAL every ~40 MB instead of SQLite's 1,000 pages (4 MB): a
+        # checkpoint runs inside the commit that crosses the threshold, under the writers'
+        # lock, and the log's random-keyed indexes dirty the same pages again between
+        # checkpoints, so fewer, larger checkpoints write less. Acknowledgements under load
+        # went 2,612-2,685 -> 3,033-3,138 events/s (bench/ingest.py, 32 producers); every
+        # commit is still fsync'd (synchronous=FULL), so durability is unchanged.
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         self._db.executescript(_SCHEMA)
         # Writers in several processes (the service's ingest workers) queue on this file's
         # lock before SQLite's: SQLite's busy handler polls with sleeps of up to 100 ms,
