@@ -45,6 +45,7 @@ from starlette.types import Receive, Scope, Send
 
 from dpgraph.api import problems
 from dpgraph.api.ingest_asgi import IngestFront, body_chunks
+from dpgraph.collector import spare_long_lived_objects
 from dpgraph.errors import ServiceStarting
 from dpgraph.lineage.validation import EventValidator
 from dpgraph.lock import DataDirLock
@@ -126,6 +127,7 @@ class _Acknowledging:
                     log.exception("the front could not start")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                spare_long_lived_objects()
                 watcher = asyncio.create_task(self._watch())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
