@@ -69,34 +69,43 @@ class JobCatalog(LogFollower):
         return False
 
     def _note(self, quads: list[Quad], time: dt.datetime) -> None:
-        jobs = {q.subject.value for q in quads
-                if q.predicate.value == _TYPE and q.object.value == _JOB}
-        names = {q.subject.value: q.object.value for q in quads
-                 if q.predicate.value == _FACET_NAME}
-        texts = {q.subject.value: q.object.value for q in quads if q.predicate.value == _FACET}
+        # One pass reading each predicate once: pyoxigraph builds a new str per ``.value``.
+        jobs: set[str] = set()
+        names: dict[str, str] = {}
+        texts: dict[str, str] = {}
+        about: list[tuple[str, str, Quad]] = []  # what may be a job's: props and facets
+        for q in quads:
+            pred = q.predicate.value
+            if pred == _TYPE:
+                if q.object.value == _JOB:
+                    jobs.add(q.subject.value)
+            elif pred == _FACET_NAME:
+                names[q.subject.value] = q.object.value
+            elif pred == _FACET:
+                texts[q.subject.value] = q.object.value
+            if pred in JOB_PROPS or pred == _HAS_FACET:
+                about.append((q.subject.value, pred, q))
         for job in jobs:
             facts = self._jobs.get(job)
             if facts is None:
                 self._jobs[job] = JobHistory(time, time)
             else:
                 facts.first, facts.last = min(facts.first, time), max(facts.last, time)
-        for q in quads:
-            subject = q.subject.value
+        for subject, pred, q in about:
             if subject not in jobs:
                 continue
-            pred = q.predicate.value
             facts = self._jobs[subject]
-            if pred in JOB_PROPS:
+            if pred == _HAS_FACET:
+                node = q.object.value
+                name, key = names[node], (time, texts[node])
+                if name not in facts.raw or key > facts.raw[name]:
+                    facts.raw[name] = key
+            else:
                 slot = facts.props.get(pred)
                 if slot is None or time > slot[0]:
                     facts.props[pred] = (time, [q.object])
                 elif time == slot[0] and q.object not in slot[1]:
                     slot[1].append(q.object)
-            elif pred == _HAS_FACET:
-                node = q.object.value
-                name, key = names[node], (time, texts[node])
-                if name not in facts.raw or key > facts.raw[name]:
-                    facts.raw[name] = key
 
     def facts(self, jobs: Iterable[str]) -> dict[str, JobHistory]:
         """Copies of the facts of the jobs known (a job no event typed is left out)."""
