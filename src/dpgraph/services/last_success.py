@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode
 
 from dpgraph import vocab as v
+from dpgraph.services.lineage_graph import values
 from dpgraph.store.base import GraphStore
 
 
-def _values(nodes: Iterable[NamedNode]) -> str:
-    return " ".join(f"<{n.value}>" for n in nodes)
+def _values(var: str, nodes: Iterable[NamedNode]) -> str:
+    return values(var, (n.value for n in nodes))
 
 
 @dataclass(frozen=True)
@@ -56,20 +57,20 @@ def _successful(graph: NamedNode, limit: Limit) -> str:
     per row (minutes on 250,000 events)."""
     g = graph.value
     if limit.runs is not None:
-        values = f"VALUES ?run {{ {_values(limit.runs)} }}"
-        failed = (f"{values} GRAPH <{g}> {{ ?failed <{v.ABOUT_RUN.value}> ?run ; "
+        bound = _values("run", limit.runs)
+        failed = (f"{bound} GRAPH <{g}> {{ ?failed <{v.ABOUT_RUN.value}> ?run ; "
                   f"<{v.EVENT_TYPE.value}> ?failure }} {_FAILURE}")
     elif limit.jobs is not None:
-        values = f"VALUES ?job {{ {_values(limit.jobs)} }}"
-        failed = (f"{values} GRAPH <{g}> {{ ?any <{v.ABOUT_JOB.value}> ?job ; "
+        bound = _values("job", limit.jobs)
+        failed = (f"{bound} GRAPH <{g}> {{ ?any <{v.ABOUT_JOB.value}> ?job ; "
                   f"<{v.ABOUT_RUN.value}> ?run . ?failed <{v.ABOUT_RUN.value}> ?run ; "
                   f"<{v.EVENT_TYPE.value}> ?failure }} {_FAILURE}")
     else:  # every run: start from the few failures
-        values = ""
+        bound = ""
         failed = (f"GRAPH <{g}> {{ ?failed <{v.EVENT_TYPE.value}> ?failure ; "
                   f"<{v.ABOUT_RUN.value}> ?run }} VALUES ?failure {{ "
                   f"<{v.RUN_STATES['FAIL'].value}> <{v.RUN_STATES['ABORT'].value}> }}")
-    return f"""SELECT ?job ?run ?ended WHERE {{ {values}
+    return f"""SELECT ?job ?run ?ended WHERE {{ {bound}
             GRAPH <{g}> {{ ?e <{v.ABOUT_JOB.value}> ?job ; <{v.ABOUT_RUN.value}> ?run ;
                               <{v.EVENT_TIME.value}> ?ended }}
             MINUS {{ {failed} }} }}"""
@@ -137,7 +138,7 @@ def _recorded(store: GraphStore, graph: NamedNode, jobs: list[NamedNode]
     """The stored last success of each of ``jobs`` that has one."""
     return {row["job"]: _Success(row["ended"], row["run"])  # type: ignore[arg-type,misc]
             for row in store.select(f"""SELECT ?job ?ended ?run WHERE {{
-                VALUES ?job {{ {_values(jobs)} }}
+                {_values("job", jobs)}
                 GRAPH <{graph.value}> {{ ?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?ended ;
                                             <{v.LAST_SUCCESSFUL_RUN.value}> ?run }} }}""")}
 
@@ -145,7 +146,7 @@ def _recorded(store: GraphStore, graph: NamedNode, jobs: list[NamedNode]
 def dirty_jobs_query(graph: NamedNode, runs: Iterable[NamedNode]) -> str:
     """Jobs whose recorded last successful run is one of ``runs`` and no longer successful."""
     return f"""SELECT DISTINCT ?job WHERE {{
-        VALUES ?run {{ {_values(runs)} }}
+        {_values("run", runs)}
         GRAPH <{graph.value}> {{
             ?job <{v.LAST_SUCCESSFUL_RUN.value}> ?run .
             ?failed <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TYPE.value}> ?failure }}
@@ -156,12 +157,12 @@ def recompute_update(graph: NamedNode, jobs: Iterable[NamedNode] | None) -> str:
     """Drop and compute again, from all their runs, the facts of ``jobs`` (every job when
     None)."""
     limit = Limit(jobs=None if jobs is None else list(jobs))
-    values = "" if limit.jobs is None else f"VALUES ?job {{ {_values(limit.jobs)} }}"
+    bound = "" if limit.jobs is None else _values("job", limit.jobs)
     g = graph.value
     return f"""
         DELETE {{ GRAPH <{g}> {{ ?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?old ;
                                      <{v.LAST_SUCCESSFUL_RUN.value}> ?oldRun }} }}
-        WHERE {{ {values}
+        WHERE {{ {bound}
                  GRAPH <{g}> {{ ?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?old ;
                                     <{v.LAST_SUCCESSFUL_RUN.value}> ?oldRun }} }} ;
         INSERT {{ GRAPH <{g}> {{ ?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?last ;

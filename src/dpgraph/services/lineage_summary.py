@@ -38,6 +38,7 @@ from dpgraph.lineage.iris import OL, event_iri
 from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.last_success import backfill_update, keep_last_success
+from dpgraph.services.lineage_graph import values
 from dpgraph.services.projector import feed_projected, lineage_quads
 from dpgraph.store.base import GraphStore, graph_holds
 
@@ -173,14 +174,16 @@ def _drop_superseded(store: GraphStore, latest: dict[NamedNode, _Terminal]) -> N
     g = RUN_STATES_GRAPH.value
     times: dict[str, list[tuple[dt.datetime, str]]] = {}
     for row in store.select(f"""SELECT ?run ?e ?t WHERE {{
-            VALUES ?run {{ {" ".join(f"<{run.value}>" for run in latest)} }}
+            {values("run", (run.value for run in latest))}
             GRAPH <{g}> {{ ?e <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TIME.value}> ?t }} }}"""):
         times.setdefault(row["run"].value, []).append((_time(row["t"]), row["e"].value))
-    superseded = [event for events in times.values()
-                  for time, event in events if time < max(events)[0]]
+    superseded = []
+    for events in times.values():
+        last = max(time for time, _ in events)
+        superseded += [event for time, event in events if time < last]
     if superseded:
         store.update(f"""DELETE {{ GRAPH <{g}> {{ ?e ?p ?o }} }} WHERE {{
-            VALUES ?e {{ {" ".join(f"<{e}>" for e in superseded)} }}
+            {values("e", superseded)}
             GRAPH <{g}> {{ ?e ?p ?o }} }}""")
 
 
