@@ -38,30 +38,30 @@ def _values(var: str, nodes: Iterable[NamedNode]) -> str:
     return values(var, (n.value for n in nodes))
 
 
-@dataclass(frozen=True)
-class Limit:
-    """Which runs a computation reads: those of ``runs``, or all runs of ``jobs``, or all."""
-    runs: Sequence[NamedNode] | None = None
-    jobs: Sequence[NamedNode] | None = None
+@dataclass(frozen=True, slots=True)
+class TerminalEvent:
+    """A terminal event of a run, as the run-states graph holds it."""
+    event: NamedNode
+    run: NamedNode
+    job: NamedNode
+    state: NamedNode
+    time: Literal
 
 
+_FAILURES = frozenset({v.RUN_STATES["FAIL"], v.RUN_STATES["ABORT"]})
 _FAILURE = (f"FILTER (?failure IN (<{v.RUN_STATES['FAIL'].value}>, "
             f"<{v.RUN_STATES['ABORT'].value}>))")
 
 
-def _successful(graph: NamedNode, limit: Limit) -> str:
-    """The (job, run, ended) of the graph's successful runs, for the given runs or jobs or
-    all. A run is successful when none of its kept terminal events is a FAIL or ABORT (they
-    win over a COMPLETE at the same time; earlier ones were dropped as superseded). MINUS,
-    evaluated once and joined on ?run: oxigraph evaluated FILTER NOT EXISTS here as a scan
-    per row (minutes on 250,000 events)."""
+def _successful(graph: NamedNode, jobs: Sequence[NamedNode] | None) -> str:
+    """The (job, run, ended) of the graph's successful runs, of ``jobs`` or of all. A run is
+    successful when none of its kept terminal events is a FAIL or ABORT (they win over a
+    COMPLETE at the same time; earlier ones were dropped as superseded). MINUS, evaluated
+    once and joined on ?run: oxigraph evaluated FILTER NOT EXISTS here as a scan per row
+    (minutes on 250,000 events)."""
     g = graph.value
-    if limit.runs is not None:
-        bound = _values("run", limit.runs)
-        failed = (f"{bound} GRAPH <{g}> {{ ?failed <{v.ABOUT_RUN.value}> ?run ; "
-                  f"<{v.EVENT_TYPE.value}> ?failure }} {_FAILURE}")
-    elif limit.jobs is not None:
-        bound = _values("job", limit.jobs)
+    if jobs is not None:
+        bound = _values("job", jobs)
         failed = (f"{bound} GRAPH <{g}> {{ ?any <{v.ABOUT_JOB.value}> ?job ; "
                   f"<{v.ABOUT_RUN.value}> ?run . ?failed <{v.ABOUT_RUN.value}> ?run ; "
                   f"<{v.EVENT_TYPE.value}> ?failure }} {_FAILURE}")
@@ -76,27 +76,29 @@ def _successful(graph: NamedNode, limit: Limit) -> str:
             MINUS {{ {failed} }} }}"""
 
 
-def keep_last_success(store: GraphStore, graph: NamedNode, runs: Iterable[NamedNode]) -> None:
-    """Bring the facts of the jobs of ``runs`` (runs with terminal events in the batch just
-    written to ``graph``, the run-states graph) up to date.
+def keep_last_success(store: GraphStore, graph: NamedNode, kept: Sequence[TerminalEvent],
+                      jobs: Iterable[NamedNode]) -> None:
+    """Bring the facts of the jobs of a batch up to date. ``kept``: the terminal events
+    ``graph`` (the run-states graph) now keeps for the runs the batch ended, superseded ones
+    dropped; ``jobs``: the jobs of all those runs' events, superseded ones included.
 
-    The reads are SPARQL and the choice is made here: one DELETE/INSERT … WHERE doing both
-    cost ~5 ms per batch of ~150 runs in oxigraph, ten times these reads and data writes."""
-    runs = list(runs)
-    if not runs:
+    One read: the recorded facts of those jobs, and of any job whose recorded run failed in
+    the batch. The choice is made here: one DELETE/INSERT … WHERE doing both cost ~5 ms per
+    batch of ~150 runs in oxigraph, ten times these reads and data writes."""
+    if not kept:
         return
-    dirty = [row["job"] for row in store.select(dirty_jobs_query(graph, runs))]
-    if dirty:
-        store.update(recompute_update(graph, dirty))  # type: ignore[arg-type]
+    failed = {e.run for e in kept if e.state in _FAILURES}
+    recorded = _recorded(store, graph, {e.job for e in kept} | set(jobs), failed)
+    dirty = {job for job, success in recorded.items() if success.run in failed}
+    if dirty:  # their last success moves back: computed again from all their runs
+        store.update(recompute_update(graph, dirty))
     latest: dict[NamedNode, _Success] = {}
-    for row in store.select(_successful(graph, Limit(runs=runs))):
-        success = _Success(row["ended"], row["run"])  # type: ignore[arg-type]
-        job = row["job"]
-        if job not in latest or success.key < latest[job].key:  # type: ignore[index]
-            latest[job] = success  # type: ignore[index]
-    if not latest:
-        return
-    recorded = _recorded(store, graph, list(latest))
+    for e in kept:
+        if e.run in failed or e.job in dirty:  # a dirty job's facts are whole already
+            continue
+        success = _Success(e.time, e.run)
+        if e.job not in latest or success.key < latest[e.job].key:
+            latest[e.job] = success
     removed: list[str] = []
     added: list[str] = []
     for job, success in latest.items():
@@ -133,31 +135,26 @@ class _Success:
                 f"<{job.value}> <{v.LAST_SUCCESSFUL_RUN.value}> <{self.run.value}> ."]
 
 
-def _recorded(store: GraphStore, graph: NamedNode, jobs: list[NamedNode]
-              ) -> dict[NamedNode, _Success]:
-    """The stored last success of each of ``jobs`` that has one."""
+def _recorded(store: GraphStore, graph: NamedNode, jobs: Iterable[NamedNode],
+              runs: Iterable[NamedNode]) -> dict[NamedNode, _Success]:
+    """The stored last success of each of ``jobs``, and of each job whose recorded last
+    successful run is one of ``runs``, that has one."""
+    g = graph.value
+    facts = (f"<{v.LAST_SUCCESS_ENDED_AT.value}> ?ended ; "
+             f"<{v.LAST_SUCCESSFUL_RUN.value}> ?run")
+    by_job = f"{{ {_values('job', jobs)} GRAPH <{g}> {{ ?job {facts} }} }}"
+    runs = list(runs)
+    by_run = (f"UNION {{ {_values('byRun', runs)} GRAPH <{g}> {{ "
+              f"?job <{v.LAST_SUCCESSFUL_RUN.value}> ?byRun ; {facts} }} }}" if runs else "")
     return {row["job"]: _Success(row["ended"], row["run"])  # type: ignore[arg-type,misc]
-            for row in store.select(f"""SELECT ?job ?ended ?run WHERE {{
-                {_values("job", jobs)}
-                GRAPH <{graph.value}> {{ ?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?ended ;
-                                            <{v.LAST_SUCCESSFUL_RUN.value}> ?run }} }}""")}
-
-
-def dirty_jobs_query(graph: NamedNode, runs: Iterable[NamedNode]) -> str:
-    """Jobs whose recorded last successful run is one of ``runs`` and no longer successful."""
-    return f"""SELECT DISTINCT ?job WHERE {{
-        {_values("run", runs)}
-        GRAPH <{graph.value}> {{
-            ?job <{v.LAST_SUCCESSFUL_RUN.value}> ?run .
-            ?failed <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TYPE.value}> ?failure }}
-        {_FAILURE} }}"""
+            for row in store.select(f"SELECT ?job ?ended ?run WHERE {{ {by_job} {by_run} }}")}
 
 
 def recompute_update(graph: NamedNode, jobs: Iterable[NamedNode] | None) -> str:
     """Drop and compute again, from all their runs, the facts of ``jobs`` (every job when
     None)."""
-    limit = Limit(jobs=None if jobs is None else list(jobs))
-    bound = "" if limit.jobs is None else _values("job", limit.jobs)
+    listed = None if jobs is None else list(jobs)
+    bound = "" if listed is None else _values("job", listed)
     g = graph.value
     return f"""
         DELETE {{ GRAPH <{g}> {{ ?job <{v.LAST_SUCCESS_ENDED_AT.value}> ?old ;
@@ -169,10 +166,10 @@ def recompute_update(graph: NamedNode, jobs: Iterable[NamedNode] | None) -> str:
                                      <{v.LAST_SUCCESSFUL_RUN.value}> ?run }} }}
         WHERE {{
             {{ SELECT ?job ?last (MIN(STR(?endedRun)) AS ?runIri) WHERE {{
-                {{ SELECT ?job (MAX(?ended) AS ?last) WHERE {{ {_successful(graph, limit)} }}
+                {{ SELECT ?job (MAX(?ended) AS ?last) WHERE {{ {_successful(graph, listed)} }}
                   GROUP BY ?job }}
                 {{ SELECT ?job (?run AS ?endedRun) (?ended AS ?last) WHERE {{
-                    {_successful(graph, limit)} }} }}
+                    {_successful(graph, listed)} }} }}
             }} GROUP BY ?job ?last }}
             BIND (IRI(?runIri) AS ?run)
         }}"""

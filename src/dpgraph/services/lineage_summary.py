@@ -29,7 +29,7 @@ are cleared with the store on a rebuild (``dpgraph replay``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
@@ -37,7 +37,7 @@ from dpgraph import vocab as v
 from dpgraph.lineage.iris import OL, event_iri
 from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
-from dpgraph.services.last_success import backfill_update, keep_last_success
+from dpgraph.services.last_success import TerminalEvent, backfill_update, keep_last_success
 from dpgraph.services.lineage_graph import values
 from dpgraph.services.projector import feed_projected, lineage_quads
 from dpgraph.store.base import GraphStore, graph_holds
@@ -118,8 +118,9 @@ class LineageSummary:
         if quads:
             self._store.add_quads(quads)
         if latest:
-            _drop_superseded(self._store, latest)
-            keep_last_success(self._store, RUN_STATES_GRAPH, latest)
+            events = _terminal_events(self._store, latest)
+            kept = _drop_superseded(self._store, events)
+            keep_last_success(self._store, RUN_STATES_GRAPH, kept, {e.job for e in events})
         spans = {ns: span for ns, span in spans.items() if not _within(span, self._spans.get(ns))}
         if spans:
             self._store.update(_widen_spans(spans))
@@ -163,28 +164,38 @@ class LineageSummary:
         self._spans.clear()
 
 
-def _drop_superseded(store: GraphStore, latest: dict[NamedNode, _Terminal]) -> None:
-    """Delete, for the runs of a batch, stored terminal events older than the run's latest.
-
-    One SELECT of the runs' terminal events, then a DELETE only of those a later one
-    supersedes (most runs end once, so usually none). One DELETE … WHERE pairing each run's
-    events took ~46 ms per batch of 300 runs against ~14 ms for the SELECT, on a
-    run-states graph of 26,000 runs.
-    """
+def _terminal_events(store: GraphStore, runs: Iterable[NamedNode]) -> list[TerminalEvent]:
+    """Every terminal event the run-states graph holds for ``runs``: one read that both the
+    superseded events and the last successes are found from."""
     g = RUN_STATES_GRAPH.value
-    times: dict[str, list[tuple[dt.datetime, str]]] = {}
-    for row in store.select(f"""SELECT ?run ?e ?t WHERE {{
-            {values("run", (run.value for run in latest))}
-            GRAPH <{g}> {{ ?e <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TIME.value}> ?t }} }}"""):
-        times.setdefault(row["run"].value, []).append((_time(row["t"]), row["e"].value))
-    superseded = []
-    for events in times.values():
-        last = max(time for time, _ in events)
-        superseded += [event for time, event in events if time < last]
+    return [TerminalEvent(row["e"], row["run"], row["job"], row["state"], row["t"])  # type: ignore[arg-type]
+            for row in store.select(f"""SELECT ?run ?e ?t ?state ?job WHERE {{
+                {values("run", (run.value for run in runs))}
+                GRAPH <{g}> {{ ?e <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TIME.value}> ?t ;
+                                  <{v.EVENT_TYPE.value}> ?state ; <{v.ABOUT_JOB.value}> ?job }}
+                }}""")]
+
+
+def _drop_superseded(store: GraphStore, events: list[TerminalEvent]) -> list[TerminalEvent]:
+    """Delete the stored terminal events older than their run's latest; returns the others.
+
+    A DELETE only of those a later one supersedes (most runs end once, so usually none). One
+    DELETE … WHERE pairing each run's events took ~46 ms per batch of 300 runs against ~14 ms
+    for the SELECT, on a run-states graph of 26,000 runs.
+    """
+    last: dict[NamedNode, dt.datetime] = {}
+    times = [_time(e.time) for e in events]
+    for e, time in zip(events, times, strict=True):
+        if e.run not in last or time > last[e.run]:
+            last[e.run] = time
+    kept = [e for e, time in zip(events, times, strict=True) if time == last[e.run]]
+    superseded = [e.event.value for e, time in zip(events, times, strict=True)
+                  if time < last[e.run]]
     if superseded:
-        store.update(f"""DELETE {{ GRAPH <{g}> {{ ?e ?p ?o }} }} WHERE {{
+        store.update(f"""DELETE {{ GRAPH <{RUN_STATES_GRAPH.value}> {{ ?e ?p ?o }} }} WHERE {{
             {values("e", superseded)}
-            GRAPH <{g}> {{ ?e ?p ?o }} }}""")
+            GRAPH <{RUN_STATES_GRAPH.value}> {{ ?e ?p ?o }} }}""")
+    return kept
 
 
 Span = tuple[dt.datetime, dt.datetime]
