@@ -23,16 +23,23 @@
 // names is removed, a same-name column and field whose types differ are retyped. Kùzu 0.11
 // has no list comprehension, hence UNWIND over the lists. A pair written by several jobs
 // gives each field once per job, hence DISTINCT. A column's map has an empty `at` only so
-// that both lists have one element type (the CASEs below pick either). At 2,000 products:
-// 126 ms as two UNION parts (each matching the columns after a WITH), 77 ms so.
+// that both lists have one element type (the CASEs below pick either). Names and types are
+// lowercased once, as they are collected (`k`, `t`): Kùzu's toLower in the comparisons
+// cost ~110 ms at 10,000 products. A field without facts (no type reported) has a null `at`,
+// never the latest, so `f.at = latest` drops it: a WHERE on the MATCH testing factsAt made
+// Kùzu read that property of every field of the graph (~90 ms at 10,000 products). At 2,000
+// products: 126 ms as two UNION parts (each matching the columns after a WITH), 77 ms so;
+// at 10,000, 344 / 375 ms (p50 / p95) before the lowercasing and that WHERE's removal,
+// 125-138 / 131-151 ms since.
 MATCH (:Job)-[:WRITES]->(ds:Dataset)-[:REPRESENTS]->(r:Representation),
       (ds)-[:HAS_FIELD]->(f:Field), (r)-[:HAS_COLUMN]->(c:`Column`)
 WHERE (r.columnsSig IS NULL OR ds.schemaHi IS NULL OR right(ds.schemaHi, 32) <> r.columnsSig
        OR right(ds.schemaLo, 32) <> r.columnsSigLow)
-      AND f.factsAt IS NOT NULL
 WITH r, ds, max(left(f.factsAt, 27)) AS latest,
-     collect(DISTINCT {name: f.name, type: f.type, at: left(f.factsAt, 27)}) AS fields,
-     collect(DISTINCT {name: c.name, type: c.type, at: ''}) AS columns
+     collect(DISTINCT {name: f.name, type: f.type, k: toLower(f.name), t: toLower(f.type),
+                       at: left(f.factsAt, 27)}) AS fields,
+     collect(DISTINCT {name: c.name, type: c.type, k: toLower(c.name), t: toLower(c.type),
+                       at: ''}) AS columns
 UNWIND fields AS f
 WITH r, ds, columns, latest, f
 WHERE f.at = latest AND NOT f.name CONTAINS '.'
@@ -42,12 +49,11 @@ UNWIND CASE side WHEN 2 THEN columns ELSE current END AS x
 UNWIND CASE side WHEN 3 THEN columns ELSE [x] END AS y
 WITH r, ds, side, x, y,
      CASE
-       WHEN side = 1 AND none(col IN columns WHERE toLower(col.name) = toLower(x.name))
+       WHEN side = 1 AND none(col IN columns WHERE col.k = x.k)
             THEN 'added'
-       WHEN side = 2 AND none(fld IN current WHERE toLower(fld.name) = toLower(x.name))
+       WHEN side = 2 AND none(fld IN current WHERE fld.k = x.k)
             THEN 'removed'
-       WHEN side = 3 AND toLower(y.name) = toLower(x.name)
-            AND toLower(y.type) <> toLower(x.type) THEN 'retyped'
+       WHEN side = 3 AND y.k = x.k AND y.t <> x.t THEN 'retyped'
      END AS change
 WHERE change IS NOT NULL
 RETURN r.id AS representation, ds.id AS dataset, change,
