@@ -8,6 +8,7 @@ Backends: the runtime's own embedded (Kùzu) view, and a real FalkorDB server ov
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def test_cypher_and_sparql_return_the_same_rows(mesh: Runtime, backends: dict[st
 
 # pii_flow as it was written before it became one part: the flows, then the elements that
 # flow nowhere, in two UNION parts (see queries/pii_flow.cypher).
-UNION_QUERIES = Path(__file__).parent / "queries_union"
+UNION_PII_FLOW = Path(__file__).parent / "pii_flow_union.cypher"
 PII_FLOW_ROWS = [
     ["customer-profile/date_of_birth", None, None, None],
     ["customer-profile/email_address", "file:/exports/campaign_contacts.csv", "email", None],
@@ -125,11 +126,13 @@ PII_FLOW_ROWS = [
 @pytest.mark.parametrize("kind", sorted(BACKENDS))
 def test_a_union_query_comes_back_in_its_declared_order(mesh: Runtime,
                                                         backends: dict[str, CypherQuery],
-                                                        kind: str) -> None:
+                                                        kind: str, tmp_path: Path) -> None:
     # openCypher orders only the last part of a UNION, so the service sorts such a query's
     # rows. Without it the two flows of email_address (events 04, 05) would come before
     # date_of_birth.
-    union = NamedQueries(UNION_QUERIES, mesh.store, mesh.sync, backends[kind])
+    shutil.copy(UNION_PII_FLOW, tmp_path / "pii_flow.cypher")
+    shutil.copy(QUERIES / "pii_flow.rq", tmp_path)
+    union = NamedQueries(tmp_path, mesh.store, mesh.sync, backends[kind])
     assert union.get("pii_flow").cypher_is_union
     assert union.run("pii_flow", {}, "cypher").rows == PII_FLOW_ROWS
     # The one-part query of queries/ returns the same rows, ordered by the engine.
