@@ -40,12 +40,14 @@ def _values(var: str, nodes: Iterable[NamedNode]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TerminalEvent:
-    """A terminal event of a run, as the run-states graph holds it."""
+    """A terminal event of a run, as the run-states graph holds it; ``at`` is ``time``
+    parsed."""
     event: NamedNode
     run: NamedNode
     job: NamedNode
     state: NamedNode
     time: Literal
+    at: dt.datetime
 
 
 _FAILURES = frozenset({v.RUN_STATES["FAIL"], v.RUN_STATES["ABORT"]})
@@ -88,7 +90,7 @@ def keep_last_success(store: GraphStore, graph: NamedNode, kept: Sequence[Termin
     if not kept:
         return
     failed = {e.run for e in kept if e.state in _FAILURES}
-    recorded = _recorded(store, graph, {e.job for e in kept} | set(jobs), failed)
+    recorded = _recorded(store, graph, jobs, failed)
     dirty = {job for job, success in recorded.items() if success.run in failed}
     if dirty:  # their last success moves back: computed again from all their runs
         store.update(recompute_update(graph, dirty))

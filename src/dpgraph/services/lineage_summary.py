@@ -168,7 +168,8 @@ def _terminal_events(store: GraphStore, runs: Iterable[NamedNode]) -> list[Termi
     """Every terminal event the run-states graph holds for ``runs``: one read that both the
     superseded events and the last successes are found from."""
     g = RUN_STATES_GRAPH.value
-    return [TerminalEvent(row["e"], row["run"], row["job"], row["state"], row["t"])  # type: ignore[arg-type]
+    return [TerminalEvent(row["e"], row["run"], row["job"], row["state"],  # type: ignore[arg-type]
+                          row["t"], _time(row["t"]))  # type: ignore[arg-type]
             for row in store.select(f"""SELECT ?run ?e ?t ?state ?job WHERE {{
                 {values("run", (run.value for run in runs))}
                 GRAPH <{g}> {{ ?e <{v.ABOUT_RUN.value}> ?run ; <{v.EVENT_TIME.value}> ?t ;
@@ -184,13 +185,11 @@ def _drop_superseded(store: GraphStore, events: list[TerminalEvent]) -> list[Ter
     for the SELECT, on a run-states graph of 26,000 runs.
     """
     last: dict[NamedNode, dt.datetime] = {}
-    times = [_time(e.time) for e in events]
-    for e, time in zip(events, times, strict=True):
-        if e.run not in last or time > last[e.run]:
-            last[e.run] = time
-    kept = [e for e, time in zip(events, times, strict=True) if time == last[e.run]]
-    superseded = [e.event.value for e, time in zip(events, times, strict=True)
-                  if time < last[e.run]]
+    for e in events:
+        if e.run not in last or e.at > last[e.run]:
+            last[e.run] = e.at
+    kept = [e for e in events if e.at == last[e.run]]
+    superseded = [e.event.value for e in events if e.at < last[e.run]]
     if superseded:
         store.update(f"""DELETE {{ GRAPH <{RUN_STATES_GRAPH.value}> {{ ?e ?p ?o }} }} WHERE {{
             {values("e", superseded)}
