@@ -21,7 +21,13 @@ from dpgraph.services.projector import PROJECTION, Projector
 from dpgraph.services.stall import StallWatch
 
 log = logging.getLogger("dpgraph.projection")
-BATCH = 500
+# The most records projected in one batch. RocksDB's background work on what a bulk write
+# ingests shrinks per event as batches grow: `bench/ingest.py --seconds 30 --connections
+# 32`, two runs each (2026-11-26): 500 -> 2,000 took the core's CPU per acknowledged event
+# from 1.80 to 1.51-1.53 ms and the projection from 722-733 to 874-875 events/s end to
+# end, for 100-150 MiB more of the core's RSS. A reader waiting for its write waits at
+# most one batch longer (~3 s behind a full backlog).
+BATCH = 2000
 # Writing a batch costs the graph store much less per event when the batch is large
 # (oxigraph's bulk path: ~0.6 ms of CPU per corpus event from 300 events, ~1.7 ms per event
 # through a transaction, whatever its size), so under a steady stream the worker waits up to
