@@ -98,7 +98,7 @@ def keep_last_success(store: GraphStore, graph: NamedNode, kept: Sequence[Termin
     for e in kept:
         if e.run in failed or e.job in dirty:  # a dirty job's facts are whole already
             continue
-        success = _Success(e.time, e.run)
+        success = _Success(e.time, e.run, e.at)
         if e.job not in latest or success.key < latest[e.job].key:
             latest[e.job] = success
     removed: list[str] = []
@@ -125,11 +125,13 @@ class _Success:
 
     __slots__ = ("ended", "key", "run")
 
-    def __init__(self, ended: Literal, run: NamedNode) -> None:
+    def __init__(self, ended: Literal, run: NamedNode, at: dt.datetime | None = None) -> None:
+        """``at``: ``ended`` parsed, when the caller holds it already."""
         self.ended = ended
         self.run = run
+        at = dt.datetime.fromisoformat(ended.value) if at is None else at
         # The later end first, then the run whose IRI sorts first (as STR() in SPARQL).
-        micros = (dt.datetime.fromisoformat(ended.value) - _EPOCH) // _MICROSECOND
+        micros = (at - _EPOCH) // _MICROSECOND
         self.key = (-micros, run.value)
 
     def triples(self, job: NamedNode) -> list[str]:
