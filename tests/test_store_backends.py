@@ -19,12 +19,15 @@ from procs import Server, dpgraph, free_port
 from pydantic import ValidationError
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Store, Triple
 from sparql_servers import OxigraphServer, SparqlServer, VirtuosoServer
+from test_dataset_order import add, assert_sorted_as_names, squeezed, stored, summarised
 
 from dpgraph import iris
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
 from dpgraph.errors import StoreUnavailable
 from dpgraph.mapping.catalog import catalog_to_rdf
 from dpgraph.mapping.product import product_to_rdf
+from dpgraph.services.dataset_order import DatasetOrder
+from dpgraph.services.lineage_summary import SUMMARY_GRAPH
 from dpgraph.settings import Settings
 from dpgraph.store.base import GraphStore, open_store
 from dpgraph.store.oxigraph_store import OxigraphStore
@@ -305,6 +308,22 @@ def test_request_refused_before_it_runs_changes_nothing(store: GraphStore) -> No
     with pytest.raises(Exception):  # noqa: B017 - each store has its own error type
         store.update(replace_graphs_update({g("reg"): triples("new", 4)}) + " ;\nNOT SPARQL")
     assert objects(store, g("reg")) == {f"old{i}" for i in range(4)}
+
+
+def test_dataset_name_order_is_kept_alike_on_every_backend(store: GraphStore) -> None:
+    """Labels spread again (DELETE DATA and INSERT DATA of integers up to 2^62 in one
+    request), in batches reloaded from the store, as the embedded store keeps them."""
+    names = [n for pair in zip(squeezed(120), (f"x{i}" for i in range(120)), strict=True)
+             for n in pair]
+    reference = OxigraphStore(None)
+    whole = DatasetOrder(reference, SUMMARY_GRAPH)
+    whole.clear()
+    add(whole, names)
+    summarised(store, names)
+    for i in range(0, len(names), 40):
+        add(DatasetOrder(store, SUMMARY_GRAPH), names[i:i + 40])
+    assert stored(store) == stored(reference)
+    assert_sorted_as_names(store, names)
 
 
 def test_concurrent_reader_never_sees_half_a_replaced_graph(store: GraphStore) -> None:

@@ -17,7 +17,9 @@ projector keeps two extra named graphs, both built from the quads of the event g
 
 The summary graph also gives each namespace ``dct:created`` and ``dct:modified``: the
 earliest and latest ``eventTime`` of the events that name it (Marquez's ``createdAt`` and
-``updatedAt``), kept by min/max updates, so listing namespaces does not scan every event.
+``updatedAt``), kept by min/max updates, so listing namespaces does not scan every event;
+and each dataset ``dpg:nameOrder``, an integer that sorts as its name
+(:mod:`dpgraph.services.dataset_order`).
 
 It writes only triples it has not written since start (a set in memory), and both updates are
 idempotent: re-applying a batch after a crash, before the projected offset moved, lands in the
@@ -37,6 +39,7 @@ from dpgraph import vocab as v
 from dpgraph.lineage.iris import OL, event_iri
 from dpgraph.lineage.mapping import utc_datetime
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.services.dataset_order import DatasetOrder, sort_key
 from dpgraph.services.last_success import TerminalEvent, backfill_update, keep_last_success
 from dpgraph.services.lineage_graph import values
 from dpgraph.services.projector import feed_projected, lineage_quads
@@ -83,6 +86,8 @@ class LineageSummary:
         self._written: set[Triple] = set()
         # Namespace time spans stored since start: a batch inside them changes nothing.
         self._spans: dict[NamedNode, tuple[dt.datetime, dt.datetime]] = {}
+        self._namespace_ids: dict[NamedNode, str] = {}  # namespace -> its name (a few)
+        self._order = DatasetOrder(store, SUMMARY_GRAPH)
 
     def apply(self, records: Sequence[LogRecord]) -> None:
         self.apply_mapped(records, {})
@@ -94,21 +99,35 @@ class LineageSummary:
         new: set[Triple] = set()
         latest: dict[NamedNode, _Terminal] = {}
         spans: dict[NamedNode, tuple[dt.datetime, dt.datetime]] = {}
+        named: list[tuple[NamedNode, str]] = []  # datasets new since start, in log order
         for record in records:
             if record.kind != LINEAGE_EVENT:
                 continue
             event = event_iri(record.digest)
             facts: dict[NamedNode, Quad] = {}
             namespaces: list[NamedNode] = []
+            in_namespace: dict[NamedNode, NamedNode] = {}
+            names: dict[NamedNode, str] = {}
             quads = mapped.get(record.offset)
             for q in quads if quads is not None else lineage_quads(record):
                 if _is_summary(q):
-                    if q.predicate == v.DCT_IDENTIFIER:
+                    p = q.predicate
+                    if p == v.DCT_IDENTIFIER:
                         namespaces.append(q.subject)  # type: ignore[arg-type]
-                    if q.triple not in self._written:
-                        new.add(q.triple)
+                        self._namespace_ids[q.subject] = q.object.value  # type: ignore[index]
+                    elif p == v.IN_NAMESPACE:
+                        in_namespace[q.subject] = q.object  # type: ignore[index,assignment]
+                    triple = q.triple
+                    if triple not in self._written:
+                        new.add(triple)
+                        if p == v.DATASET_NAME:
+                            names[q.subject] = q.object.value  # type: ignore[index]
                 elif q.predicate in _EVENT_FACTS and q.subject.value == event:
                     facts[q.predicate] = q
+            # The mapping states a dataset's namespace, and the namespace's name, in every
+            # event that names the dataset.
+            named += [(ds, sort_key(self._namespace_ids[in_namespace[ds]], name))
+                      for ds, name in names.items()]
             self._note_terminal(facts, latest)
             if namespaces and v.EVENT_TIME in facts:
                 _widen(spans, namespaces, _time(facts[v.EVENT_TIME].object))  # type: ignore
@@ -117,6 +136,7 @@ class LineageSummary:
                   for terminal in latest.values() for facts in terminal.events for t in facts]
         if quads:
             self._store.add_quads(quads)
+        self._order.add(named)
         if latest:
             events = _terminal_events(self._store, latest)
             kept = _drop_superseded(self._store, events)
@@ -153,6 +173,7 @@ class LineageSummary:
                                         f"<{v.EVENT_TYPE.value}> <{v.RUN_STATES['COMPLETE'].value}>"
                                         " } }")):
                 self._store.update(backfill_update(RUN_STATES_GRAPH))  # from before them
+            self._order.backfill()  # a summary from before the datasets' name order
             return
         if not self._store.ask(f"ASK {{ ?e a <{v.LINEAGE_EVENT.value}> }}"):
             return
@@ -162,6 +183,7 @@ class LineageSummary:
         """Forget what was written (the store is cleared with the graph on a rebuild)."""
         self._written.clear()
         self._spans.clear()
+        self._order.clear()
 
 
 def _terminal_events(store: GraphStore, runs: Iterable[NamedNode]) -> list[TerminalEvent]:
