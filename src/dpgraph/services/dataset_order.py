@@ -19,7 +19,7 @@ next batch starts again from what the store holds.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from pyoxigraph import NamedNode
@@ -53,10 +53,15 @@ class DatasetOrder:
             self._load()
         changed: dict[str, int] = {}  # dataset -> its new label
         previous: dict[str, int] = {}  # dataset -> the label the store holds for it
+        keys = self._keys
+        assert keys is not None
         try:
             for dataset, key in datasets:
-                if not self._holds(dataset.value, key):
-                    self._insert(dataset.value, key, changed, previous)
+                # Equal keys are rare but possible: "a:b" + "c" and "a" + "b:c". A new one
+                # goes after them, in order of arrival.
+                first, after = bisect_left(keys, key), bisect_right(keys, key)
+                if dataset.value not in self._datasets[first:after]:
+                    self._insert(dataset.value, key, after, changed, previous)
             if changed:
                 self._store.update(self._write(changed, previous))
         except BaseException:
@@ -72,41 +77,30 @@ class DatasetOrder:
         if graph_holds(self._store, self._graph, v.NAME_ORDER) or not graph_holds(
                 self._store, self._graph, v.DATASET_NAME):
             return
-        rows = self._store.select(f"""SELECT ?ds ?name ?namespace WHERE {{
-            GRAPH <{self._graph.value}> {{ ?ds <{v.DATASET_NAME.value}> ?name ;
-                <{v.IN_NAMESPACE.value}> ?ns . ?ns <{v.DCT_IDENTIFIER.value}> ?namespace }} }}""")
+        rows = self._store.select(self._named_datasets(labelled=False))
         found = sorted((sort_key(r["namespace"].value, r["name"].value), r["ds"].value)
                        for r in rows)  # type: ignore[union-attr]
         self.add([(NamedNode(ds), key) for key, ds in found])
 
     def _load(self) -> None:
-        rows = self._store.select(f"""SELECT ?ds ?label ?name ?namespace WHERE {{
-            GRAPH <{self._graph.value}> {{ ?ds <{v.NAME_ORDER.value}> ?label ;
-                <{v.DATASET_NAME.value}> ?name ; <{v.IN_NAMESPACE.value}> ?ns .
-                ?ns <{v.DCT_IDENTIFIER.value}> ?namespace }} }}""")
+        rows = self._store.select(self._named_datasets(labelled=True))
         held = sorted((int(r["label"].value), sort_key(r["namespace"].value, r["name"].value),
                        r["ds"].value) for r in rows)  # type: ignore[union-attr]
         self._labels = [label for label, _, _ in held]
         self._keys = [key for _, key, _ in held]
         self._datasets = [ds for _, _, ds in held]
 
-    def _holds(self, dataset: str, key: str) -> bool:
-        keys = self._keys
-        assert keys is not None
-        i = bisect_left(keys, key)
-        while i < len(keys) and keys[i] == key:  # equal keys: "a:b" + "c" and "a" + "b:c"
-            if self._datasets[i] == dataset:
-                return True
-            i += 1
-        return False
+    def _named_datasets(self, *, labelled: bool) -> str:
+        """The summary's datasets with their names (and labels: only those labelled)."""
+        label = f"<{v.NAME_ORDER.value}> ?label ;" if labelled else ""
+        return f"""SELECT ?ds ?name ?namespace {"?label" if labelled else ""} WHERE {{
+            GRAPH <{self._graph.value}> {{ ?ds {label} <{v.DATASET_NAME.value}> ?name ;
+                <{v.IN_NAMESPACE.value}> ?ns . ?ns <{v.DCT_IDENTIFIER.value}> ?namespace }} }}"""
 
-    def _insert(self, dataset: str, key: str, changed: dict[str, int],
+    def _insert(self, dataset: str, key: str, i: int, changed: dict[str, int],
                 previous: dict[str, int]) -> None:
         keys, labels = self._keys, self._labels
         assert keys is not None
-        i = bisect_left(keys, key)
-        while i < len(keys) and keys[i] == key:  # after the equal keys: in order of arrival
-            i += 1
         n = len(keys)
         below = labels[i - 1] if i else -1
         above = labels[i] if i < n else TOP

@@ -114,14 +114,18 @@ class LineageSummary:
                     p = q.predicate
                     if p == v.DCT_IDENTIFIER:
                         namespaces.append(q.subject)  # type: ignore[arg-type]
-                        self._namespace_ids[q.subject] = q.object.value  # type: ignore[index]
-                    elif p == v.IN_NAMESPACE:
-                        in_namespace[q.subject] = q.object  # type: ignore[index,assignment]
                     triple = q.triple
                     if triple not in self._written:
+                        # What a dataset's order needs is read from new triples only: a
+                        # dataset's name and namespace are new together, and a namespace's
+                        # name was new once since start.
                         new.add(triple)
                         if p == v.DATASET_NAME:
                             names[q.subject] = q.object.value  # type: ignore[index]
+                        elif p == v.IN_NAMESPACE:
+                            in_namespace[q.subject] = q.object  # type: ignore[index,assignment]
+                        elif p == v.DCT_IDENTIFIER:
+                            self._namespace_ids[q.subject] = q.object.value  # type: ignore[index]
                 elif q.predicate in _EVENT_FACTS and q.subject.value == event:
                     facts[q.predicate] = q
             # The mapping states a dataset's namespace, and the namespace's name, in every
