@@ -1,8 +1,8 @@
 // title: Where PII flows
 // description: Every data element classified pii, and every lineage dataset field derived from
-//   it (column lineage, up to 20 derivations away, starting at the fields that realise the
-//   element's columns), with the product whose representation that dataset is, if any. An
-//   element that flows nowhere has one row with empty dataset, field and product.
+//   it (column lineage, through any number of derivations, starting at the fields that
+//   realise the element's columns), with the product whose representation that dataset is,
+//   if any. An element that flows nowhere has one row with empty dataset, field and product.
 // columns: element, dataset, field, product
 //
 // Two parts. The walk starts from the distinct (element, source field) rows the first MATCH
@@ -11,7 +11,9 @@
 // products, see README "Named governance queries"). Collecting the source fields as nodes and
 // unwinding them also bounds the walk, but copies every property of each field: 118 ms
 // against 88 ms at 2,000 products. Elements that flow nowhere are the second part.
-// openCypher orders only the last part of a UNION, so the service sorts the rows.
+// openCypher orders only the last part of a UNION, so the service sorts the rows. It walks
+// DERIVED_FROM where queries/pii_flow.cypher reads the FLOWS_TO links the view keeps: the
+// test asserts the same rows from both.
 MATCH (:Product)-[:HAS_ELEMENT]->(e:DataElement)
 WHERE e.classification = 'pii'
 MATCH (e)<-[:HOLDS]-(:`Column`)<-[:REALISES]-(s:Field)<-[:DERIVED_FROM]-(:Field)

@@ -19,6 +19,7 @@ from dpgraph.cypher.bolt_statements import plan
 from dpgraph.cypher.errors import CypherQueryError, CypherTimeout
 from dpgraph.cypher.literals import literal, with_inline_parameters
 from dpgraph.cypher.model import Change, DeleteOwned, NodeUpsert, Ranked, RelUpsert
+from dpgraph.cypher.relink import FLOWS_TO
 from dpgraph.errors import DpgraphError, StoreUnavailable
 from dpgraph.settings import Settings
 
@@ -274,6 +275,21 @@ def test_var_length_match_follows_derived_from(backend: BoltBackend) -> None:
     rows = backend.query("MATCH (f:Field {id: $id})-[:DERIVED_FROM*1..10]->(up:Field) "
                          "RETURN up.id AS id ORDER BY id", {"id": chain[0]}, timeout=10)
     assert [r["id"] for r in rows] == sorted(chain[1:])
+
+
+def test_flows_to_links_the_whole_closure_of_a_long_chain(backend: BoltBackend) -> None:
+    # 50 derivations: more than one round of the two FLOWS_TO links reaches (relink.WALK)
+    fields = [f"d{i}:t:c" for i in range(51)]
+    backend.apply([NodeUpsert("DataElement", "p/e", set={"product": "p", "name": "e"}),
+                   RelUpsert("HOLDS", "Column", "p/rep/c", "DataElement", "p/e"),
+                   RelUpsert("REALISES", "Field", fields[0], "Column", "p/rep/c")]
+                  + [RelUpsert("DERIVED_FROM", "Field", b, "Field", a)
+                     for a, b in itertools.pairwise(fields)])
+    backend.link(FLOWS_TO)
+    flows = "MATCH (:DataElement)-[r:FLOWS_TO]->(f:Field) RETURN f.id AS f ORDER BY f"
+    assert [r["f"] for r in backend.query(flows, timeout=10)] == sorted(fields[1:])
+    backend.link(FLOWS_TO)  # drawing again adds nothing
+    assert len(backend.query(flows, timeout=10)) == 50
 
 
 def test_query_parameters_are_values_never_query_text(backend: BoltBackend) -> None:

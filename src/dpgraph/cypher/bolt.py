@@ -114,7 +114,14 @@ class BoltBackend:
                 self._write(cypher, dict(params))
 
     def link(self, links: Sequence[Link]) -> None:
-        self.run([link.merge() for link in links])
+        with self._lock:
+            for link in links:
+                text, params = link.merge()
+                self._write(text, dict(params))
+                while link.closure and self._write(
+                        f"{link.match.rstrip()}\nRETURN count(*) AS n", dict(link.params)
+                )[0]["n"]:
+                    self._write(text, dict(params))
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:

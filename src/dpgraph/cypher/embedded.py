@@ -541,13 +541,14 @@ class EmbeddedCypher:
                 link = each.narrowed(self._rows)
                 if link is None:
                     continue
-                pairs = link.missing(self._rows)
-                self._unsaved += len(pairs)
-                if pairs:
+                while pairs := link.missing(self._rows):
+                    self._unsaved += len(pairs)
                     (src_label, dst_label), = RELS[link.type][0]
                     self._copy_rels(link.type, src_label, dst_label,
                                     [RelUpsert(link.type, src_label, a, dst_label, b)
                                      for a, b in pairs])
+                    if not link.closure:
+                        break
 
     def _rows(self, cypher: str, params: Mapping[str, Any]) -> list[list[Any]]:
         found = self._writer.execute(cypher, dict(params))

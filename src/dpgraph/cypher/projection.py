@@ -20,7 +20,7 @@ from dpgraph.cypher.base import CypherBackend, Row
 from dpgraph.cypher.errors import ViewOutOfMemory
 from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
 from dpgraph.cypher.model import Change
-from dpgraph.cypher.relink import relink
+from dpgraph.cypher.relink import FLOWS_TO, relink
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.services.stall import Stalled, StallWatch
@@ -115,6 +115,9 @@ class CypherView:
     def bootstrap(self) -> None:
         self.backend.position = self.offset
         self.backend.apply(bootstrap_changes())
+        # Global links drawn from the graph as it stands: a view projected before them (an
+        # older version) gains them here; on a complete view it finds nothing to draw.
+        self.backend.link(FLOWS_TO)
 
     def apply_batch(self, records: Sequence[LogRecord]) -> int:
         """Apply the records beyond the view's offset; a gap before them (the view lagging
