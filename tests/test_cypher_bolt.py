@@ -283,11 +283,15 @@ def test_flows_to_links_the_whole_closure_of_a_long_chain(backend: BoltBackend) 
     backend.apply([NodeUpsert("DataElement", "p/e", set={"product": "p", "name": "e"}),
                    RelUpsert("HOLDS", "Column", "p/rep/c", "DataElement", "p/e"),
                    RelUpsert("REALISES", "Field", fields[0], "Column", "p/rep/c")]
+                  + [NodeUpsert("Field", f, set={"dataset": f[:-2], "name": "c"})
+                     for f in fields]
                   + [RelUpsert("DERIVED_FROM", "Field", b, "Field", a)
                      for a, b in itertools.pairwise(fields)])
     backend.link(FLOWS_TO)
-    flows = "MATCH (:DataElement)-[r:FLOWS_TO]->(f:Field) RETURN f.id AS f ORDER BY f"
-    assert [r["f"] for r in backend.query(flows, timeout=10)] == sorted(fields[1:])
+    flows = ("MATCH (:DataElement)-[r:FLOWS_TO]->(f:Field) RETURN f.id AS f, r.dataset AS d, "
+             "r.field AS n ORDER BY f")
+    assert [(r["f"], r["d"], r["n"]) for r in backend.query(flows, timeout=10)] == \
+        sorted((f, f[:-2], "c") for f in fields[1:])
     backend.link(FLOWS_TO)  # drawing again adds nothing
     assert len(backend.query(flows, timeout=10)) == 50
 

@@ -407,8 +407,8 @@ def chain_event(step: int) -> dict[str, Any]:
     }
 
 
-FLOWS = ("MATCH (el:DataElement)-[:FLOWS_TO]->(fi:Field) RETURN el.id AS e, fi.id AS f "
-         "ORDER BY e, f")
+FLOWS = ("MATCH (el:DataElement)-[r:FLOWS_TO]->(fi:Field) RETURN el.id AS e, fi.id AS f, "
+         "r.dataset AS d, r.field AS n ORDER BY e, f")
 
 
 @pytest.mark.parametrize("order", ["product first", "lineage first, reversed", "one batch"])
@@ -437,7 +437,8 @@ def test_flows_to_is_the_closure_of_derivations_whatever_the_order(
     # chain derives from it, 50 derivations deep at the end. Its own upstream field
     # (orders.customer_email) is not reached.
     assert flows == sorted(
-        [{"e": "sales-orders/customer_id", "f": f"s3://chain:t{n}:CUST_ID"}
+        [{"e": "sales-orders/customer_id", "f": f"s3://chain:t{n}:CUST_ID",
+          "d": f"s3://chain:t{n}", "n": "CUST_ID"}  # the field's dataset and name ride along
          for n in range(1, CHAIN + 1)], key=lambda r: (r["e"], r["f"]))
 
 

@@ -544,9 +544,10 @@ class EmbeddedCypher:
                 while pairs := link.missing(self._rows):
                     self._unsaved += len(pairs)
                     (src_label, dst_label), = RELS[link.type][0]
-                    self._copy_rels(link.type, src_label, dst_label,
-                                    [RelUpsert(link.type, src_label, a, dst_label, b)
-                                     for a, b in pairs])
+                    self._copy_rels(link.type, src_label, dst_label, [
+                        RelUpsert(link.type, src_label, a, dst_label, b,
+                                  set=dict(zip(link.copied, values, strict=True)))
+                        for a, b, *values in pairs])
                     if not link.closure:
                         break
 

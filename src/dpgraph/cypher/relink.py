@@ -31,6 +31,7 @@ listed nodes, so the work and memory of a relink follow the batch, not the graph
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -59,10 +60,14 @@ class Link:
     # Draw again until nothing is missing: the link's pattern starts where the last round's
     # links end (FLOWS_TO), so one round may not reach a fixpoint.
     closure: bool = False
+    # Relationship properties copied from the end node: property -> property of ``dst``.
+    copied: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def merge(self) -> Statement:
-        return (f"{self.match.rstrip()}\nMERGE ({self.src})-[:{self.type}]->({self.dst})\n",
-                self.params)
+        sets = "".join(f"\nSET x.{prop} = {self.dst}.{source}"
+                       for prop, source in self.copied.items())
+        return (f"{self.match.rstrip()}\nMERGE ({self.src})-[x:{self.type}]->({self.dst})"
+                f"{sets}\n", self.params)
 
     def narrowed(self, rows: Rows) -> Link | None:
         """This link with only the datasets its ``candidates`` allow; None if none is left."""
@@ -72,12 +77,13 @@ class Link:
         kept = [d for d in self.params["datasets"] if d in allowed]
         return replace(self, params={**self.params, "datasets": kept}) if kept else None
 
-    def missing(self, rows: Rows) -> list[tuple[str, str]]:
-        """The ids of the bound pairs not yet linked."""
+    def missing(self, rows: Rows) -> list[tuple[Any, ...]]:
+        """The ids of the bound pairs not yet linked, then the ``copied`` values."""
+        copied = "".join(f", {self.dst}.{source}" for source in self.copied.values())
         found = rows(f"{self.match.rstrip()}\nWITH DISTINCT {self.src}, {self.dst}\n"
                      f"WHERE NOT EXISTS {{ MATCH ({self.src})-[:{self.type}]->({self.dst}) }}\n"
-                     f"RETURN {self.src}.id, {self.dst}.id", self.params)
-        return [(a, b) for a, b in found]
+                     f"RETURN {self.src}.id, {self.dst}.id{copied}", self.params)
+        return [tuple(row) for row in found]
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class SameNameLink(Link):
 
     scope: str = ""
 
-    def missing(self, rows: Rows) -> list[tuple[str, str]]:
+    def missing(self, rows: Rows) -> list[tuple[Any, ...]]:
         scope = self.scope.rstrip()
         columns: dict[tuple[str, str], list[str]] = {}
         for rep, column, name in rows(
@@ -169,8 +175,12 @@ WHERE NOT (e)-[:FLOWS_TO]->(v)
 WITH DISTINCT e, v
 MATCH (v)<-[:DERIVED_FROM*0..{WALK}]-(f:Field)
 """
-FLOWS_TO = (Link(_FLOWS_FROM_SOURCES, "e", "FLOWS_TO", "f", {}),
-            Link(_FLOWS_ONE_STEP_FURTHER, "e", "FLOWS_TO", "f", {}, closure=True))
+# The field's dataset and name ride on the link: reading a node's properties after a join
+# costs Kùzu a scan of its table (2 million fields at 10,000 products: pii_flow 188 -> 113 ms).
+_FIELD_OF = {"dataset": "dataset", "field": "name"}
+FLOWS_TO = (Link(_FLOWS_FROM_SOURCES, "e", "FLOWS_TO", "f", {}, copied=_FIELD_OF),
+            Link(_FLOWS_ONE_STEP_FURTHER, "e", "FLOWS_TO", "f", {}, closure=True,
+                 copied=_FIELD_OF))
 
 
 def _realises(scope: str, params: Mapping[str, Any], candidates: str = "") -> SameNameLink:

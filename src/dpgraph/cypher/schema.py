@@ -71,5 +71,5 @@ RELS: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {
     "ALIAS_OF": ([("Dataset", "Dataset")], {}),
     "REPRESENTS": ([("Dataset", "Representation")], {}),
     "REALISES": ([("Field", "Column")], {}),
-    "FLOWS_TO": ([("DataElement", "Field")], {}),
+    "FLOWS_TO": ([("DataElement", "Field")], {"dataset": S, "field": S}),
 }
