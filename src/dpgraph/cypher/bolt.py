@@ -116,12 +116,10 @@ class BoltBackend:
     def link(self, links: Sequence[Link]) -> None:
         with self._lock:
             for link in links:
-                text, params = link.merge()
-                self._write(text, dict(params))
-                while link.closure and self._write(
-                        f"{link.match.rstrip()}\nRETURN count(*) AS n", dict(link.params)
-                )[0]["n"]:
-                    self._write(text, dict(params))
+                (merge, params), (count, _) = link.merge(), link.remaining()
+                self._write(merge, dict(params))
+                while link.closure and self._write(count, dict(params))[0]["n"]:
+                    self._write(merge, dict(params))
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
               timeout: float) -> list[Row]:

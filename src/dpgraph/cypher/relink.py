@@ -69,6 +69,11 @@ class Link:
         return (f"{self.match.rstrip()}\nMERGE ({self.src})-[x:{self.type}]->({self.dst})"
                 f"{sets}\n", self.params)
 
+    def remaining(self) -> Statement:
+        """How many bound rows are still unlinked (``n``): what a backend that only runs
+        ``merge`` asks before drawing a ``closure`` link again."""
+        return f"{self.match.rstrip()}\nRETURN count(*) AS n\n", self.params
+
     def narrowed(self, rows: Rows) -> Link | None:
         """This link with only the datasets its ``candidates`` allow; None if none is left."""
         if not self.candidates:
