@@ -108,6 +108,8 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=int, default=0,
                         help="pause of each connection between requests: a steady offered "
                              "rate (about connections x 1000 / delay) instead of a flood")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="stop after the projection (a long load's replay takes long)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -175,6 +177,8 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+        if args.no_replay:
+            return
         replay = subprocess.run(
             [sys.executable, "-m", "dpgraph.cli", "replay", "--data-dir",
              str(Path(tmp) / "data")], capture_output=True, text=True, check=True)

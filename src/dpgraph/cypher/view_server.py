@@ -24,6 +24,7 @@ from typing import Any
 from dpgraph.child_process import die_with_parent, yield_to_front
 from dpgraph.collector import spare_long_lived_objects
 from dpgraph.errors import DpgraphError, ServiceStarting
+from dpgraph.memory import PeriodicGiveBack, give_back_free_memory
 
 RESTART = 75  # exit status asking the core for a fresh process (memory bound passed)
 MEMORY_CHECK_SECONDS = 1.0
@@ -139,12 +140,18 @@ def serve(settings: Any, address: str, authkey: bytes, parent: int,
                              name="dpgraph-view-reader").start()
 
     threading.Thread(target=accept, daemon=True, name="dpgraph-view-accept").start()
+    memory = PeriodicGiveBack()
+    given_back_at = started_at
     while not stop.wait(MEMORY_CHECK_SECONDS):
+        if view.offset != given_back_at and memory.after_work():
+            given_back_at = view.offset  # what the batches since the last time freed
         # Restarting costs a start and the reads waiting meanwhile: only once the view has
         # advanced here, so that a bound below what opening takes cannot loop.
         if max_rss_bytes is None or view.offset <= started_at:
             continue
         resident = resident_bytes()
+        if resident > max_rss_bytes and give_back_free_memory():
+            resident = resident_bytes()  # what the allocator held free need not restart it
         if resident > max_rss_bytes:
             log.info("the Cypher view's process holds %d MiB, over its bound of %d MiB: "
                      "restarting it at offset %d", resident >> 20, max_rss_bytes >> 20,

@@ -17,6 +17,7 @@ from pyoxigraph import Triple
 
 from dpgraph.log.handover import Handover
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
+from dpgraph.memory import PeriodicGiveBack
 from dpgraph.services.projector import PROJECTION, Projector
 from dpgraph.services.stall import StallWatch
 
@@ -60,6 +61,7 @@ class ProjectionWorker:
         self._handed = Handover(MAX_HANDED)
         self._stopping = False
         self.stall = StallWatch("the graph projection")  # why it cannot advance
+        self._memory = PeriodicGiveBack()  # what a batch freed, back to the system
         self._thread = threading.Thread(target=self._run, name="dpgraph-projection",
                                         daemon=True)
 
@@ -168,6 +170,7 @@ class ProjectionWorker:
             with self._cond:
                 self._projected = batch[-1].offset
                 self._cond.notify_all()
+            self._memory.after_work()
 
     def _handed_batch(self) -> list[LogRecord]:
         with self._cond:
