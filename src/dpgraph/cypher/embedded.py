@@ -536,12 +536,16 @@ class EmbeddedCypher:
         self._writer.execute(head + sets, {"src": c.src_id, "dst": c.dst_id, **values})
 
     def link(self, links: Sequence[Link]) -> None:
+        drawn: set[str] = set()  # relationship types this call drew links of
         with self._writing():
             for each in links:
+                if each.only_after and not each.only_after & drawn:
+                    continue
                 link = each.narrowed(self._rows)
                 if link is None:
                     continue
                 while pairs := link.missing(self._rows):
+                    drawn.add(link.type)
                     self._unsaved += len(pairs)
                     (src_label, dst_label), = RELS[link.type][0]
                     self._copy_rels(link.type, src_label, dst_label, [

@@ -402,6 +402,11 @@ def event_changes(event: dict[str, Any], invalid_facets: frozenset[str] = frozen
     return m.changes()
 
 
+def derives(changes: Iterable[Change]) -> bool:
+    """Whether the changes write a field derivation (the relink step's FLOWS_TO follows)."""
+    return any(isinstance(c, RelUpsert) and c.type == "DERIVED_FROM" for c in changes)
+
+
 def touched(changes: Iterable[Change]) -> tuple[list[str], list[str]]:
     """Dataset ids and product ids the changes upsert: the relink step's scope."""
     datasets: set[str] = set()

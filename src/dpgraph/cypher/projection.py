@@ -18,7 +18,7 @@ from typing import Any
 
 from dpgraph.cypher.base import CypherBackend, Row
 from dpgraph.cypher.errors import ViewOutOfMemory
-from dpgraph.cypher.mapping import bootstrap_changes, record_changes, touched
+from dpgraph.cypher.mapping import bootstrap_changes, derives, record_changes, touched
 from dpgraph.cypher.model import Change
 from dpgraph.cypher.relink import FLOWS_TO, relink
 from dpgraph.log.handover import Handover
@@ -213,7 +213,7 @@ class CypherView:
             self.backend.position = self._offset  # the same page after a restart
             self.backend.apply(changes)
             datasets, products = touched(changes)
-            self.backend.link(relink(datasets, products))
+            self.backend.link(relink(datasets, products, derives(changes)))
 
     def catch_up(self, page: int = 5000) -> int:
         """Apply what the log holds beyond the view's offset; returns how many records.
