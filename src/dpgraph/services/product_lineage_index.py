@@ -12,7 +12,6 @@ readers get an immutable :class:`ProductLineage`, rebuilt lazily after a change.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -28,10 +27,10 @@ from dpgraph.product_lineage.model import (
     Facts,
     JobFacts,
     ProductFacts,
-    RunFacts,
     app_facts,
     product_facts,
 )
+from dpgraph.product_lineage.runs import JobRuns
 from dpgraph.services.lineage_graph import dataset_of, job_of, parse_time
 from dpgraph.services.lineage_index import LineageIndex
 from dpgraph.services.log_follower import LogFollower
@@ -52,7 +51,7 @@ class ProductLineageIndex(LogFollower):
         super()._reset()
         self._products: dict[str, ProductFacts] = {}
         self._apps: dict[str, AppFacts] = {}
-        self._runs: dict[str, dict[str, RunFacts]] = {}  # job IRI -> run id -> run
+        self._runs: dict[str, JobRuns] = {}  # job IRI -> its runs
         self._graph: ProductLineage | None = None
         # Kept across snapshots, so that a new event costs the rebuild of its own job only:
         # building every job's facts again (decoding dataset IRIs, normalising locations) took
@@ -90,25 +89,21 @@ class ProductLineageIndex(LogFollower):
             return
         iri = job_iri(job["namespace"], job["name"])
         self._dirty.add(iri)
-        runs = self._runs.setdefault(iri, {})
+        runs = self._runs.get(iri)
+        if runs is None:
+            runs = self._runs[iri] = JobRuns()
         run_id = run.get("runId") if isinstance(run, dict) else None
         if not isinstance(run_id, str):
             return  # a JobEvent: the job exists, no run
         time = parse_time(utc_datetime(event["eventTime"]))
-        # interned: a run keeps it, and upper() makes a new string per event (~57 bytes)
-        event_type = sys.intern(str(event.get("eventType") or "OTHER").upper())
-        key = run_id.lower()
-        if key in runs:
-            runs[key].note(time, event_type)
-        else:
-            runs[key] = RunFacts(key, time, event_type)
-            runs[key].note(time, event_type)
+        runs.note(run_id.lower(), time, str(event.get("eventType") or "OTHER").upper())
 
     # ---------------------------------------------------------------- reading
     def runs_of(self, job: str) -> list[str]:
         """The run IRIs of a job, the most recently created (earliest event) first."""
         with self._lock:
-            created = [(r.first_time, key) for key, r in self._runs.get(job, {}).items()]
+            runs = self._runs.get(job)
+            created = list(runs.created()) if runs is not None else []
         return [iri for _, iri in sorted(((t, run_iri(key)) for t, key in created),
                                          reverse=True)]
 
@@ -120,9 +115,9 @@ class ProductLineageIndex(LogFollower):
                 runs = self._runs.get(job)
                 if not runs:
                     continue
-                newest = max(r.first_time for r in runs.values())  # type: ignore[type-var]
-                out[job] = max(run_iri(key) for key, r in runs.items()
-                               if r.first_time == newest)
+                created = list(runs.created())
+                newest = max(t for t, _ in created)
+                out[job] = max(run_iri(key) for t, key in created if t == newest)
         return out
 
     def graph(self) -> ProductLineage:
@@ -150,14 +145,12 @@ class ProductLineageIndex(LogFollower):
             self._job_facts.pop(iri, None)
             if lin.version is None:
                 continue
-            runs = self._runs[iri].values()
-            last = max(runs, key=lambda x: (x.time, x.run_id)) if runs else None
-            last = replace(last) if last else None  # a copy: the live one keeps changing
+            runs = self._runs[iri]
             self._job_facts[iri] = JobFacts(
                 *job_of(iri),
                 tuple(ref(e.dataset) for e in lin.edges if e.direction == "in"),
                 tuple(ref(e.dataset) for e in lin.edges if e.direction == "out"),
-                len(runs), last)
+                len(runs), runs.last())
         self._dirty.clear()
         return dict(self._job_facts)
 
