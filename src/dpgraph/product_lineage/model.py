@@ -50,24 +50,16 @@ class AppFacts:
         return bool(self.namespaces or self.locations)
 
 
-@dataclass(slots=True)  # one per run: a million of them at a million events
+@dataclass(slots=True)
 class RunFacts:
-    """One run as its events tell it: the latest terminal event decides its state."""
+    """One run as its events tell it: the latest terminal event decides its state (the
+    index keeps runs compact and makes one of these on demand: product_lineage/runs.py)."""
 
     run_id: str
     last_time: dt.datetime
     last_type: str
     terminal: tuple[dt.datetime, int, str] | None = None  # (time, rank, type)
     first_time: dt.datetime | None = None  # its earliest event: when it was created
-
-    def note(self, time: dt.datetime, event_type: str) -> None:
-        if self.first_time is None or time < self.first_time:
-            self.first_time = time
-        if time >= self.last_time:
-            self.last_time, self.last_type = time, event_type
-        rank = TERMINAL_RANK.get(event_type)
-        if rank is not None and (self.terminal is None or (time, rank) > self.terminal[:2]):
-            self.terminal = (time, rank, event_type)
 
     @property
     def state(self) -> str:

@@ -2,10 +2,11 @@
 
 There is one per run: a million at a million events when each event is a run of its own
 (the ingest benchmark's load). As one :class:`RunFacts` per run, with its datetimes, tuple
-and dict entry, a run took ~340 bytes of the core's memory; here ~190 (measured with
-tracemalloc, README "Memory at 1,000,000 events"): the run id as its 16 bytes when it is a
-UUID in canonical form, times as microseconds in arrays, states as references to interned
-strings. The answers are the ones :meth:`RunFacts.note` gives, event by event.
+and dict entry, a run took ~340 bytes of the core's memory; here ~150 (tracemalloc, 100,000
+runs of two events; README "Memory under live load, again"): the run id as its 16 bytes
+when it is a UUID in canonical form, times as microseconds in arrays, states as references
+to interned strings. tests/test_job_runs.py checks the answers against one RunFacts per run
+updated event by event.
 """
 
 from __future__ import annotations
@@ -65,13 +66,12 @@ class JobRuns:
         key = _packed(run_id)
         i = self._at.get(key)
         if i is None:
-            self._at[key] = len(self._first)
+            i = self._at[key] = len(self._first)
             self._first.append(at)
             self._last.append(at)
             self._last_type.append(event_type)
             self._terminal.append(_NONE)
             self._terminal_type.append(None)
-            i = len(self._first) - 1
         elif at < self._first[i]:
             self._first[i] = at
         if at >= self._last[i]:
@@ -86,6 +86,14 @@ class JobRuns:
         """(earliest event time, run id) of every run."""
         for key, i in self._at.items():
             yield _time(self._first[i]), _unpacked(key)
+
+    def newest(self) -> list[str]:
+        """The ids of the runs created last (their earliest event is the latest); only those
+        are decoded."""
+        if not self._at:
+            return []
+        newest = max(self._first)
+        return [_unpacked(key) for key, i in self._at.items() if self._first[i] == newest]
 
     def last(self) -> RunFacts | None:
         """The run whose state was decided last: greatest (time, run id), as a new object."""

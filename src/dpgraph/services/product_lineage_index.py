@@ -113,11 +113,8 @@ class ProductLineageIndex(LogFollower):
         with self._lock:
             for job in jobs:
                 runs = self._runs.get(job)
-                if not runs:
-                    continue
-                created = list(runs.created())
-                newest = max(t for t, _ in created)
-                out[job] = max(run_iri(key) for t, key in created if t == newest)
+                if runs:
+                    out[job] = max(run_iri(key) for key in runs.newest())
         return out
 
     def graph(self) -> ProductLineage:
