@@ -144,6 +144,25 @@ def test_an_ingest_worker_acknowledges_on_the_same_port_while_the_front_cannot(
     assert sorted(e["run"]["runId"][-1] for e in stored["events"]) == list("012345")
 
 
+def loaded_libraries(pid: int) -> set[str]:
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {Path(line.split()[-1]).name for line in maps if ".so" in line}
+
+
+def test_the_front_and_its_workers_load_neither_graph_store_nor_shacl_engine(
+        server: Server) -> None:
+    # They acknowledge events: receiving needs the log and the validator, not the core's
+    # runtime (~33 MiB more in each when they imported it through the app).
+    assert server.proc is not None
+    assert post(server, event(7)).status_code == 201
+    engines = ("pyoxigraph", "_pyrudof", "kuzu")
+    for pid in [server.proc.pid, *workers_of(server)]:
+        libraries = loaded_libraries(pid)
+        assert not [lib for lib in libraries if lib.startswith(engines)], libraries
+        assert any(lib.startswith("jsonschema_rs") for lib in libraries)  # it validates
+    assert any(lib.startswith("pyoxigraph") for lib in loaded_libraries(core_of(server)))
+
+
 def test_a_worker_that_dies_is_started_again_and_a_stop_ends_them_all(
         server: Server) -> None:
     (worker,) = workers_of(server)

@@ -52,10 +52,11 @@ def _print_findings(findings: list[dict[str, Any]] | list[Finding]) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from dpgraph.api.app import create_app
-
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo)
+    # The front and its ingest workers import only what receiving needs, not the app and
+    # its runtime (SHACL engine, graph store, mappings): ~33 MiB less in each of them.
     if args.core_socket:  # the core process a front started (see api/front.py)
+        from dpgraph.api.app import create_app
         from dpgraph.child_process import die_with_parent, yield_to_front
 
         die_with_parent(args.core_parent)
@@ -83,6 +84,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.Server(config).run(sockets=[front.listener])
         return EXIT_ERROR if front.core_failed else EXIT_OK
     else:
+        from dpgraph.api.app import create_app
+
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                     log_level="info", access_log=settings.access_log)
     return EXIT_OK

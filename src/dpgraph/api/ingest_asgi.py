@@ -10,16 +10,23 @@ rendered by ``problems.render``, so both paths answer byte for byte alike.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dpgraph.api import problems
-from dpgraph.api.deps import collect_body
-from dpgraph.api.routes_lineage import Receiving, answer_batch, answer_event, decode_event_body
-from dpgraph.runtime import Runtime
+from dpgraph.api.lineage_post import (
+    Receiving,
+    answer_batch,
+    answer_event,
+    collect_body,
+    decode_event_body,
+)
+
+if TYPE_CHECKING:
+    from dpgraph.runtime import Runtime
 
 Answer = Callable[[Receiving, bytes], Awaitable[Response]]
 ROUTES: dict[str, Answer] = {"/api/v1/lineage": answer_event,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from dpgraph.errors import DpgraphError, Finding
+
+if TYPE_CHECKING:  # FastAPI only where an app is built: the ingest front renders without it
+    from fastapi import FastAPI
 
 log = logging.getLogger("dpgraph.api")
 PROBLEM_JSON = "application/problem+json"
@@ -37,6 +39,8 @@ def render(exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+
     @app.exception_handler(DpgraphError)
     async def _dpgraph(_: Request, exc: DpgraphError) -> JSONResponse:
         return render(exc)

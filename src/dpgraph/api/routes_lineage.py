@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import zlib
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from dpgraph.api.deps import read_body, runtime
-from dpgraph.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from dpgraph.api.lineage_post import answer_batch, answer_event, decode_event_body
+from dpgraph.errors import InvalidInput
 from dpgraph.runtime import Runtime
-from dpgraph.services.lineage import LineageReceiver
-from dpgraph.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
 Rt = Annotated[Runtime, Depends(runtime)]
@@ -25,49 +23,6 @@ async def event_body(request: Request, body: Annotated[bytes, Depends(read_body)
     return decode_event_body(body, request.headers.get("content-type"),
                              request.headers.get("content-encoding"),
                              request.app.state.runtime.settings.max_body_bytes)
-
-
-def decode_event_body(body: bytes, content_type: str | None, content_encoding: str | None,
-                      limit: int) -> bytes:
-    """The JSON body, inflated when gzip-encoded, refused when of another media type."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media != "application/json":
-        raise UnsupportedMediaType(
-            f"Content-Type {media or '(none)'!r} is not accepted; send application/json")
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding == "gzip":
-        return _gunzip(body, limit)
-    if encoding != "identity":
-        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not accepted; use gzip")
-    return body
-
-
-def _gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise InvalidInput(f"body is not valid gzip: {exc}") from exc
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"inflated body exceeds the limit of {limit} bytes")
-    return data
-
-
-class Receiving(Protocol):
-    """What answering a lineage POST needs of the runtime: its settings and its receiver
-    (a whole :class:`Runtime`, or the ingest front's own, see ``api/front.py``)."""
-
-    settings: Settings
-    lineage: LineageReceiver
-
-
-async def answer_event(rt: Receiving, body: bytes) -> JSONResponse:
-    receipt = await rt.lineage.receive_async(body)
-    return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201)
-
-
-async def answer_batch(rt: Receiving, body: bytes) -> JSONResponse:
-    return JSONResponse((await rt.lineage.receive_batch_async(body)).as_dict())
 
 
 Body = Annotated[bytes, Depends(event_body)]

@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dpgraph.errors import DpgraphError, Finding, InvalidInput
 from dpgraph.lineage.validation import EventValidator, ValidatedEvent, parse_event_body
+from dpgraph.log.kinds import LINEAGE_EVENT
 from dpgraph.log.sqlite_log import (
     Appended,
     GroupCommit,
@@ -23,8 +24,9 @@ from dpgraph.log.sqlite_log import (
     SqliteLog,
     canonical_json,
 )
-from dpgraph.services.projection_worker import ProjectionWorker
-from dpgraph.services.projector import LINEAGE_EVENT
+
+if TYPE_CHECKING:  # the ingest front receives without the projection's imports
+    from dpgraph.services.projection_worker import ProjectionWorker
 
 
 @dataclass(frozen=True)

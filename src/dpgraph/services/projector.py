@@ -16,16 +16,18 @@ from pyoxigraph import Literal, Quad, RdfFormat, Triple, parse
 from dpgraph import iris
 from dpgraph import vocab as v
 from dpgraph.descriptor import CatalogDescriptor, ProductDescriptor
+from dpgraph.log.kinds import (
+    CATALOG_REGISTERED,
+    LINEAGE_EVENT,
+    PRODUCT_DEPRECATED,
+    PRODUCT_REGISTERED,
+)
 from dpgraph.log.sqlite_log import LogRecord, SqliteLog
 from dpgraph.mapping.catalog import catalog_to_rdf
 from dpgraph.mapping.join_keys import JOIN_KEY_DECIDED, decision_graph, decision_triples
 from dpgraph.mapping.product import product_to_rdf
 from dpgraph.store.base import GraphStore
 
-PRODUCT_REGISTERED = "product.registered"
-PRODUCT_DEPRECATED = "product.deprecated"
-CATALOG_REGISTERED = "catalog.registered"
-LINEAGE_EVENT = "lineage.event"
 PROJECTION = "graph"
 # The projection offset the graph store was last compacted at (services/store_compaction.py).
 STORE_COMPACTED = "graph-compacted"
