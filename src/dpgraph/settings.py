@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         "back on exit only)")
     cypher_max_rss_mb: int | None = Field(
         None, ge=128, description="resident memory in MiB past which the view's process is "
-        "started again (it resumes from its offset); unset: its page cache plus 512 MiB")
+        "started again (it resumes from its offset); unset: its page cache plus 256 MiB")
     store_compact_after: int = Field(
         20_000, ge=0, description="compact the embedded graph store in the background once "
         "this many records, and at least as many as at its last compaction, were projected "
