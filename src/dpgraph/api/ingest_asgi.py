@@ -3,7 +3,7 @@
 
 Under load FastAPI's routing and dependency solving cost several times what the receiver
 does per event, and a sync route adds a thread-pool hop; here the body is read, decoded and
-answered with the same functions the FastAPI routes call (``routes_lineage``), and errors are
+answered with the same functions the FastAPI routes call (``lineage_post``), and errors are
 rendered by ``problems.render``, so both paths answer byte for byte alike.
 """
 
