@@ -96,20 +96,27 @@ class JobRuns:
         return [_unpacked(key) for key, i in self._at.items() if self._first[i] == newest]
 
     def last(self) -> RunFacts | None:
-        """The run whose state was decided last: greatest (time, run id), as a new object."""
-        best: tuple[int, str] | None = None
-        best_i = -1
+        """The run whose state was decided last: greatest (time, run id), as a new object.
+        Run ids are decoded only to break a tie in time: decoding each (runs mostly come in
+        time order, so each is the greatest so far) cost ~2 µs a run, 0.56 s at 300,000."""
+        best_i, best_at = -1, 0
+        best_key: bytes | str = ""
+        best_id: str | None = None  # the best run's id, once a tie needed it
         for key, i in self._at.items():
             at = self._terminal[i] if self._terminal_type[i] is not None else self._last[i]
-            if best is not None and at < best[0]:
-                continue
-            candidate = (at, _unpacked(key))
-            if best is None or candidate > best:
-                best, best_i = candidate, i
-        if best is None:
+            if best_i < 0 or at > best_at:
+                best_i, best_at, best_key, best_id = i, at, key, None
+            elif at == best_at:
+                if best_id is None:
+                    best_id = _unpacked(best_key)
+                run_id = _unpacked(key)
+                if run_id > best_id:
+                    best_i, best_key, best_id = i, key, run_id
+        if best_i < 0:
             return None
         terminal_type = self._terminal_type[best_i]
         terminal = None if terminal_type is None else (
             _time(self._terminal[best_i]), TERMINAL_RANK[terminal_type], terminal_type)
-        return RunFacts(best[1], _time(self._last[best_i]), self._last_type[best_i], terminal,
+        return RunFacts(best_id if best_id is not None else _unpacked(best_key),
+                        _time(self._last[best_i]), self._last_type[best_i], terminal,
                         _time(self._first[best_i]))
