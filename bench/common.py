@@ -69,13 +69,19 @@ def service_rss(pid: int) -> str:
             f"{front:.0f}, core {core:.0f}, its children {rest:.0f})")
 
 
+def stat_cpu_seconds(stat: Path) -> float:
+    """User + system CPU time in a ``/proc`` ``stat`` file: a process's, or a thread's
+    (``/proc/PID/task/TID/stat``). Raises OSError once it is gone."""
+    fields = stat.read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (0 once it is gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        return stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
     except FileNotFoundError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def service_cpu(pid: int) -> dict[str, float]:

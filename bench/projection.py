@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import cpu_seconds, descendants
+from common import cpu_seconds, descendants, stat_cpu_seconds
 from ingest import RUN_ID, corpus_bodies
 
 from dpgraph.lineage.validation import EventValidator
@@ -33,8 +33,6 @@ from dpgraph.runtime import open_runtime
 from dpgraph.services import projector as projector_module
 from dpgraph.services.lineage import to_record
 from dpgraph.settings import Settings
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class PartTimes:
@@ -67,11 +65,9 @@ def thread_cpu_by_name() -> dict[str, float]:
     out: dict[str, float] = defaultdict(float)
     for task in Path("/proc/self/task").iterdir():
         try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            out[(task / "comm").read_text().strip()] += stat_cpu_seconds(task / "stat")
         except OSError:
             continue  # the thread ended meanwhile
-        out[name] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return out
 
 
